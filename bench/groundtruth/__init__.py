@@ -1,0 +1,14 @@
+"""Ground-truth tables of tabular benchmarks: one table type, one loader per benchmark."""
+
+from .nb201 import DEFAULT_COLUMN, NB201_COLUMNS, default_table_path, import_nb201_pth, load_nb201_csv
+from .table import GroundTruthError, GroundTruthTable
+
+__all__ = [
+    "GroundTruthError",
+    "GroundTruthTable",
+    "NB201_COLUMNS",
+    "DEFAULT_COLUMN",
+    "load_nb201_csv",
+    "import_nb201_pth",
+    "default_table_path",
+]

@@ -1,0 +1,31 @@
+"""Metrics: ranking quality, complexity fairness, and uncertainty across seeds."""
+
+from .fairness import complexity_bias, complexity_bias_matched, complexity_convergence_correlation
+from .ranking import (
+    final_accuracy,
+    kendall_tau,
+    p_beats_random,
+    ranking_metrics,
+    sparse_kendall_tau,
+    spearman,
+    spearman_top,
+    top_k_precision,
+)
+from .uncertainty import paired_difference, seed_summary, summarize_frame
+
+__all__ = [
+    "kendall_tau",
+    "sparse_kendall_tau",
+    "spearman",
+    "spearman_top",
+    "top_k_precision",
+    "p_beats_random",
+    "final_accuracy",
+    "ranking_metrics",
+    "complexity_bias",
+    "complexity_bias_matched",
+    "complexity_convergence_correlation",
+    "seed_summary",
+    "paired_difference",
+    "summarize_frame",
+]

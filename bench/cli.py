@@ -1,0 +1,205 @@
+"""The ``bench`` command: run, complexity, data, groundtruth, perf."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from bench import __version__
+
+
+def _config_reference() -> str:
+    from bench.config import reference
+
+    lines = ["config keys (YAML sections, or --set key=value):"]
+    for key, default, allowed, help_text in reference():
+        lines.append(f"  {key} = {default!r}  ({allowed})")
+        lines.extend(textwrap.wrap(help_text, 76, initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(lines)
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser(
+        "run", help="train a supernet, score its subnets, rank them against the ground truth",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train one supernet and score an evaluation pool of subnets with the inherited weights. "
+                    "With no CONFIG it runs the embedded default (8x8 digits, no download).",
+        epilog=_config_reference())
+    p.add_argument("config", nargs="?", help="experiment config (YAML); omitted: the embedded default")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set train.lr=0.05 (repeatable)")
+    p.add_argument("--data-dir", help="data directory (cifar10/, nb201/); default: $BENCH_DATA_DIR")
+    p.add_argument("--out", help="run directory (default: runs/<name>-<config hash>)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args) -> int:
+    from bench.config import load_config, to_yaml
+    from bench.run import execute_run
+
+    config = load_config(args.config, args.overrides)
+    if args.print_config:
+        print(to_yaml(config), end="")
+        return 0
+    record = execute_run(config, data_dir=args.data_dir, out=args.out, progress=not args.quiet)
+    print(record.summary())
+    return 0
+
+
+def _add_complexity(sub) -> None:
+    p = sub.add_parser("complexity", help="parameter count and FLOPs of every cell of a space (CSV)",
+                       description="Prints arch_str,params,flops for every cell of the space: the stand-alone "
+                                   "network's parameter count and multiply-accumulates, computed in closed form.")
+    p.add_argument("space", choices=["nb201"], help="search space")
+    p.add_argument("--C", type=int, default=16, help="channels of the first stage (default 16)")
+    p.add_argument("--N", type=int, default=5, help="cells per stage (default 5)")
+    p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
+    p.add_argument("--input-size", type=int, default=32, help="input resolution (default 32)")
+    p.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
+    p.set_defaults(func=_cmd_complexity)
+
+
+def _cmd_complexity(args) -> int:
+    from bench.config import ConfigError
+    from bench.spaces import nb201 as space
+
+    for name, value in (("--C", args.C), ("--N", args.N), ("--classes", args.classes),
+                        ("--input-size", args.input_size), ("--in-channels", args.in_channels)):
+        if value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+    out = sys.stdout
+    out.write("arch_str,params,flops\n")
+    for arch in space.iter_archs():
+        c = space.complexity(arch, C=args.C, N=args.N, num_classes=args.classes, input_size=args.input_size,
+                             in_channels=args.in_channels)
+        out.write(f"{arch},{c.params},{c.flops}\n")
+    return 0
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="data utilities (import the official NAS-Bench-201 file)")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    imp = data_sub.add_parser("import-nb201", help="build the NB201 ground-truth CSV from "
+                              "NAS-Bench-201-v1_1-096897.pth (needs: pip install nas-bench-201)")
+    imp.add_argument("path", help="the official .pth file")
+    imp.add_argument("--out", help="CSV to write (default: $BENCH_DATA_DIR/nb201/nb201_hp200.csv)")
+    imp.add_argument("--hp", default="200", choices=["12", "200"], help="training protocol (default 200 epochs)")
+    imp.set_defaults(func=_cmd_import_nb201)
+
+
+def _cmd_import_nb201(args) -> int:
+    from bench.data import DataError
+    from bench.data.layout import resolve_data_dir
+    from bench.groundtruth.nb201 import default_table_path, import_nb201_pth
+
+    out = args.out
+    if out is None:
+        data_dir = resolve_data_dir(None)
+        if data_dir is None:
+            raise DataError("give --out CSV or set BENCH_DATA_DIR")
+        out = default_table_path(data_dir)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    table = import_nb201_pth(args.path, out, hp=args.hp)
+    print(f"wrote {len(table)} rows to {out}")
+    return 0
+
+
+def _add_groundtruth(sub) -> None:
+    p = sub.add_parser("groundtruth", help="build a ground-truth table by training cells stand-alone")
+    gt_sub = p.add_subparsers(dest="gt_command", required=True)
+    b = gt_sub.add_parser("build", help="train a pool of NB201 cells stand-alone and write their accuracy",
+                          description="Trains a seeded pool of NAS-Bench-201 cells from scratch on the "
+                                      "supernet-training part of the dataset and writes their held-out "
+                                      "accuracy (mean over seeds). Resumes an interrupted build.")
+    b.add_argument("--dataset", default="digits", choices=["digits"], help="dataset (default digits)")
+    b.add_argument("--archs", type=int, default=200, help="cells in the pool (default 200)")
+    b.add_argument("--arch-seed", type=int, default=0, help="seed of the pool (default 0)")
+    b.add_argument("--seeds", default="0,1", help="training seeds, comma separated (default 0,1)")
+    b.add_argument("--epochs", type=int, help="stand-alone epochs (default: the embedded setting)")
+    b.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    b.add_argument("--out", required=True, help="CSV to write")
+    b.set_defaults(func=_cmd_groundtruth_build)
+
+
+def _cmd_groundtruth_build(args) -> int:
+    import dataclasses
+
+    from bench.config import TrainConfig
+    from bench.groundtruth.build import BuildSpec, build_table
+    from bench.groundtruth.embedded import DIGITS_SETTING
+
+    train = TrainConfig(**DIGITS_SETTING["train"])
+    if args.epochs is not None:
+        train = dataclasses.replace(train, epochs=args.epochs)
+    standalone = DIGITS_SETTING["standalone"]
+    seeds = tuple(int(s) for s in args.seeds.split(","))
+    spec = BuildSpec(args.dataset, args.archs, args.arch_seed, seeds, standalone["C"], standalone["N"], train)
+    table = build_table(spec, Path(args.out), DIGITS_SETTING["column"], jobs=args.jobs)
+    print(f"wrote {len(table)} cells to {args.out}")
+    return 0
+
+
+def _add_perf(sub) -> None:
+    p = sub.add_parser("perf", help="training and scoring throughput of a supernet",
+                       description="Measures supernet training throughput (images/s), scoring throughput "
+                                   "(subnet-images/s), and the ratio of the full training loop to the bare "
+                                   "model's forward+backward on the same batches, in one run.")
+    p.add_argument("--C", type=int, default=16, help="supernet width (default 16)")
+    p.add_argument("--N", type=int, default=1, help="cells per stage (default 1)")
+    p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--steps", type=int, default=50, help="timed steps per repeat (default 50)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="device (default auto)")
+    p.set_defaults(func=_cmd_perf)
+
+
+def _cmd_perf(args) -> int:
+    from bench.perf import measure, format_report
+
+    result = measure(C=args.C, N=args.N, batch_size=args.batch, steps=args.steps, repeats=args.repeats,
+                     device=args.device)
+    print(format_report(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description="Benchmark and analysis suite for weight-sharing NAS: train supernets with training "
+                    "heuristics, score their subnets, and measure how well the scores rank the subnets "
+                    "against tabular-benchmark ground truth.")
+    parser.add_argument("--version", action="version", version=f"bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_run, _add_complexity, _add_data, _add_groundtruth, _add_perf):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from bench.config import ConfigError
+    from bench.data import DataError
+    from bench.groundtruth import GroundTruthError
+    from bench.spaces.nb201 import ArchError
+
+    try:
+        return args.func(args)
+    except (ConfigError, DataError, GroundTruthError, ArchError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; run the same command again to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Experiment configuration: a schema of frozen dataclasses, YAML loading, ``--set`` overrides.
+
+Every field declares its type and constraints in its metadata (the
+scikit-learn pattern: one table of constraints, one validator, one error
+shape). A config is validated when it is loaded, before anything trains:
+unknown keys, duplicate YAML keys, wrong types and out-of-range values fail
+with the dotted key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported with the dotted key path."""
+
+
+def option(default: Any, help: str, *, choices: Sequence[Any] | None = None, low=None, high=None,
+           low_open: bool = False) -> Any:
+    """A config field with its help text and constraints (``low``/``high`` bound numbers, inclusive
+    unless ``low_open``)."""
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "low": low, "high": high,
+            "low_open": low_open}
+    return field(default=default, metadata=meta)
+
+
+def section(cls: type) -> Any:
+    return field(default_factory=cls, metadata={"help": (cls.__doc__ or "").strip().splitlines()[0]})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Images: which dataset, how the training set is split, augmentation."""
+
+    dataset: str = option("digits", "image set: 'digits' (embedded 8x8, no download) or 'cifar10' "
+                          "(from the data directory)", choices=("digits", "cifar10"))
+    train_size: Union[int, None] = option(None, "images in the supernet-training part of the split "
+                                          "(null: half the training set)", low=1)
+    valid_size: Union[int, None] = option(None, "images in the held-out part (null: the rest, at most half)", low=1)
+    eval_images: Union[int, None] = option(None, "held-out images used to score each subnet "
+                                           "(null: the whole held-out part)", low=1)
+    split_seed: int = option(0, "seed of the train/held-out split (fixed across runs so that runs compare)", low=0)
+    augment: bool = option(True, "random crop with padding (and horizontal flip) during supernet training")
+    flip: Union[bool, None] = option(None, "horizontal flips when augmenting (null: the dataset's default, "
+                                     "on for CIFAR-10, off for digits)")
+    pad: Union[int, None] = option(None, "padding of the random crop in pixels (null: the dataset's default, "
+                                   "4 on CIFAR-10, 1 on 8x8 digits)", low=0, high=16)
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """The weight-sharing network: search space, width, depth, batch norm."""
+
+    space: str = option("nb201", "search space", choices=("nb201",))
+    C: int = option(16, "channels of the first stage (the supernet's width)", low=1, high=512)
+    N: int = option(5, "cells per stage (the supernet's depth)", low=1, high=20)
+    bn: str = option("batch", "'batch': batch statistics, no running statistics (NB201 default); "
+                     "'running': tracked running statistics", choices=("batch", "running"))
+    bn_affine: bool = option(True, "learnable BN scale and shift")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Supernet training: uniform single-path sampling (SPOS) with SGD."""
+
+    epochs: int = option(250, "training epochs", low=1)
+    batch_size: int = option(64, "images per step", low=1)
+    lr: float = option(0.025, "initial learning rate", low=0.0, low_open=True)
+    min_lr: float = option(0.0, "learning rate at the end of the cosine schedule", low=0.0)
+    schedule: str = option("cosine", "learning-rate schedule (per step)", choices=("cosine", "constant"))
+    momentum: float = option(0.9, "SGD momentum beta", low=0.0, high=0.999)
+    nesterov: bool = option(True, "Nesterov momentum (needs momentum > 0)")
+    weight_decay: float = option(5e-4, "L2 weight decay", low=0.0)
+    grad_clip: Union[float, None] = option(5.0, "clip the gradient norm to this value (null: no clipping)",
+                                           low=0.0, low_open=True)
+    device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'", choices=("auto", "cpu", "cuda"))
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Scoring subnets with the inherited weights, and the ground truth they are ranked against."""
+
+    pool_size: Union[int, str] = option(100, "subnets scored: a number sampled uniformly, or 'all'", low=2)
+    pool_seed: int = option(0, "seed of the evaluation pool (fixed across runs so that runs compare)", low=0)
+    batch_size: int = option(256, "images per scoring batch", low=1)
+    bn_recalibration_batches: int = option(0, "with bn=running: reset the running statistics and "
+                                           "recompute them over this many training batches before each "
+                                           "subnet is scored (0: use the trained statistics)", low=0)
+    ground_truth_column: Union[str, None] = option(None, "ground-truth column to rank against (null: the "
+                                                   "dataset's default, e.g. cifar10-valid_valid)")
+    sparse_threshold: float = option(1.0, "bin width of the sparse Kendall tau, in accuracy points",
+                                     low=0.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One experiment: train a supernet, score its subnets, compare with the ground truth."""
+
+    name: str = option("run", "a label for the run")
+    seed: int = option(0, "seed of weight initialization, subnet sampling and augmentation", low=0)
+    data: DataConfig = section(DataConfig)
+    supernet: SupernetConfig = section(SupernetConfig)
+    train: TrainConfig = section(TrainConfig)
+    eval: EvalConfig = section(EvalConfig)
+
+
+# ---------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key defined twice in one mapping (NASLib's silent-override trap)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
+                              f"(first defined at line {seen[key] + 1})")
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``train.lr=0.05`` -> (``train.lr``, 0.05); the value is read as YAML (``null``, ``true``, numbers)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"an override must look like key.path=value, got {text!r}")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def apply_override(raw: dict, key: str, value: Any) -> None:
+    """Set a dotted key in a nested dict (creating sections); the schema check happens later."""
+    parts = key.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {key!r}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def build_config(raw: Mapping[str, Any] | None = None, overrides: Sequence[str] = (), cls: type = RunConfig):
+    """Validate a nested dict (from YAML) plus ``key=value`` overrides into a frozen config."""
+    raw = _deep_copy(dict(raw or {}))
+    for text in overrides:
+        apply_override(raw, *parse_override(text))
+    config = _build(cls, raw, path="")
+    check_consistency(config)
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> RunConfig:
+    raw = load_yaml(path) if path is not None else {}
+    try:
+        return build_config(raw, overrides)
+    except ConfigError as exc:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{exc}") from None
+
+
+def _deep_copy(value):
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _build(cls: type, raw: Any, path: str):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path or 'config'}: expected a section (mapping), got {raw!r}")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        where = f"in section {path!r}" if path else "at the top level"
+        raise ConfigError(f"unknown key {_join(path, unknown[0])!r} {where}; allowed: {', '.join(known)}"
+                          + _suggest(unknown[0], known))
+    values = {}
+    for name, f in known.items():
+        key = _join(path, name)
+        if name not in raw:
+            continue
+        if is_dataclass(hints[name]):
+            values[name] = _build(hints[name], raw[name], key)
+        else:
+            values[name] = _check_value(key, raw[name], hints[name], f.metadata)
+    return cls(**values)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _suggest(name: str, known: Mapping[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_value(key: str, value: Any, hint: Any, meta: Mapping[str, Any]):
+    allowed = get_args(hint) if get_origin(hint) is Union else (hint,)
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise ConfigError(f"{key} must not be null; {describe_allowed(hint, meta)}")
+    for typ in allowed:
+        if typ is type(None):
+            continue
+        converted = _convert(value, typ)
+        if converted is not _NO:
+            _check_constraints(key, converted, typ, hint, meta)
+            return converted
+    raise ConfigError(f"{key} = {value!r} has the wrong type; {describe_allowed(hint, meta)}")
+
+
+_NO = object()
+
+
+def _convert(value: Any, typ: type):
+    if typ is bool:
+        return value if isinstance(value, bool) else _NO
+    if typ is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _NO
+    if typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "5e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                return _NO
+        return _NO
+    if typ is str:
+        return value if isinstance(value, str) else _NO
+    return _NO
+
+
+def _check_constraints(key: str, value: Any, typ: type, hint: Any, meta: Mapping[str, Any]) -> None:
+    choices = meta.get("choices")
+    if typ is str:
+        # A str beside a number (pool_size: 100 or 'all') accepts only the word 'all'.
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
+        if choices is None and get_origin(hint) is Union and value not in _str_alternatives(hint):
+            raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
+        return
+    if typ in (int, float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r} must be finite")
+        low, high = meta.get("low"), meta.get("high")
+        too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
+        too_high = high is not None and value > high
+        if too_low or too_high:
+            raise ConfigError(f"{key} = {value!r} is out of range; {describe_allowed(hint, meta)}")
+
+
+def _str_alternatives(hint: Any) -> tuple[str, ...]:
+    """The only word a number field accepts in place of a number (``pool_size: all``)."""
+    return ("all",)
+
+
+def describe_allowed(hint: Any, meta: Mapping[str, Any]) -> str:
+    """'allowed: an int >= 1 or null' -- the one message shape of every config error."""
+    parts = []
+    allowed = get_args(hint) if get_origin(hint) is Union else (hint,)
+    for typ in allowed:
+        if typ is type(None):
+            parts.append("null")
+        elif typ is str:
+            choices = meta.get("choices") or (_str_alternatives(hint) if len(allowed) > 1 else None)
+            parts.append("one of " + ", ".join(repr(c) for c in choices) if choices else "a string")
+        elif typ is bool:
+            parts.append("true or false")
+        else:
+            parts.append(f"{'an int' if typ is int else 'a float'}{_range_text(meta)}")
+    return "allowed: " + " or ".join(parts)
+
+
+def _range_text(meta: Mapping[str, Any]) -> str:
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and high is not None:
+        return f" in {'(' if meta.get('low_open') else '['}{low}, {high}]"
+    if low is not None:
+        return f" {'>' if meta.get('low_open') else '>='} {low}"
+    if high is not None:
+        return f" <= {high}"
+    return ""
+
+
+def check_consistency(config: RunConfig) -> None:
+    """Constraints between fields, refused with the reason."""
+    if config.train.nesterov and config.train.momentum == 0:
+        raise ConfigError("train.nesterov = true needs train.momentum > 0 (Nesterov momentum without momentum "
+                          "is undefined); set train.nesterov=false or a momentum > 0")
+    if config.eval.bn_recalibration_batches > 0 and config.supernet.bn != "running":
+        raise ConfigError("eval.bn_recalibration_batches > 0 needs supernet.bn = 'running' (batch-statistics "
+                          "BN keeps no running statistics to recalibrate)")
+    if config.train.min_lr > config.train.lr:
+        raise ConfigError(f"train.min_lr = {config.train.min_lr} is above train.lr = {config.train.lr}")
+
+
+# ---------------------------------------------------------------------------
+# Output: resolved config as a dict / YAML, and a reference of every key
+# ---------------------------------------------------------------------------
+
+
+def to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def to_yaml(config) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False)
+
+
+def reference(cls: type = RunConfig, path: str = "") -> list[tuple[str, Any, str, str]]:
+    """(key, default, allowed, help) for every field, for ``--help`` and the README."""
+    rows = []
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        key = _join(path, f.name)
+        if is_dataclass(hints[f.name]):
+            rows.extend(reference(hints[f.name], key))
+        else:
+            rows.append((key, f.default, describe_allowed(hints[f.name], f.metadata)[len("allowed: "):],
+                         f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,75 @@
+"""Scoring subnets with the supernet's inherited weights.
+
+Each subnet of the evaluation pool is scored by its top-1 accuracy (percent)
+on held-out images, with the shared weights as trained. How batch norm is
+handled follows the supernet's BN mode (Dong & Yang, ICLR 2020, Sec. 5;
+heuristics study, "BN" section):
+
+- batch statistics (no running statistics): every batch is normalized with
+  its own statistics, in training and in scoring alike;
+- running statistics: the trained running statistics are used, or, with
+  ``recalibration_batches = k > 0``, they are reset and recomputed over k
+  training batches for each subnet before it is scored.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from bench.data import DeviceBatches
+from bench.spaces import nb201 as space
+
+
+def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, num_batches: int) -> None:
+    """Reset running statistics and recompute them as a plain average over ``num_batches`` batches."""
+    layers = [m for m in _bn_layers(model) if m.track_running_stats]
+    saved = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch weighs the same
+    model.train()
+    # A fixed epoch index keeps recalibration batches identical for every subnet.
+    for i, (x, _) in enumerate(batches.epoch(0)):
+        if i >= num_batches:
+            break
+        model(x, arch)
+    for m, momentum in zip(layers, saved):
+        m.momentum = momentum
+    model.eval()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches) -> float:
+    """Top-1 accuracy in percent of ``arch`` on every image of ``batches`` (one ordered pass)."""
+    model.eval()
+    correct = None
+    total = 0
+    for x, y in batches.epoch(0):
+        hits = (model(x, arch).argmax(1) == y).sum()
+        correct = hits if correct is None else correct + hits
+        total += y.shape[0]
+    return 100.0 * float(correct) / max(1, total)
+
+
+def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+               recalibration_batches: int = 0, train_batches: DeviceBatches | None = None,
+               progress: bool = True) -> np.ndarray:
+    """Supernet accuracy (percent) of every subnet in ``pool``, in pool order."""
+    if recalibration_batches > 0 and train_batches is None:
+        raise ValueError("BN recalibration needs the training batches")
+    scores = np.empty(len(pool), dtype=np.float64)
+    for i, arch in enumerate(tqdm(pool, desc="scoring subnets", disable=not progress, unit="subnet")):
+        if recalibration_batches > 0:
+            recalibrate_bn(model, arch, train_batches, recalibration_batches)
+        scores[i] = accuracy(model, arch, eval_batches)
+    return scores

@@ -1,0 +1,127 @@
+"""Throughput of supernet training and scoring (``bench perf``).
+
+Three figures, measured in one process on synthetic CIFAR-sized images (no
+data directory needed), each the median of several repeats:
+
+- training loop: images/s of :meth:`bench.train.Trainer.train_epoch`, i.e.
+  everything a real run does per step (batching and augmentation on the
+  device, subnet sampling, LR setting, forward, backward, clipping, SGD step);
+- bare model: images/s of forward + backward alone on the same, pre-built
+  batches and subnets; the loop/bare ratio is the loop's overhead (1.0 = none);
+- scoring: subnet-images/s of :func:`bench.evaluate.score_pool`.
+
+The two training figures are measured alternately in the same run, so the
+ratio is robust to the machine's load drifting between them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.config import TrainConfig
+from bench.data import DeviceBatches, ImageSet
+from bench.evaluate import score_pool
+from bench.run import resolve_device
+from bench.spaces import nb201 as space
+from bench.supernets.nb201 import NB201Supernet
+from bench.train import SAMPLER_STREAM, Trainer, epoch_rng, sample_uniform
+
+
+@dataclass
+class PerfResult:
+    C: int
+    N: int
+    batch_size: int
+    steps: int
+    repeats: int
+    device: str
+    loop_images_per_s: list[float]
+    bare_images_per_s: list[float]
+    score_subnet_images_per_s: list[float]
+
+    @property
+    def ratio(self) -> float:
+        """Median of per-repeat loop/bare throughput ratios."""
+        return statistics.median(a / b for a, b in zip(self.loop_images_per_s, self.bare_images_per_s))
+
+
+def synthetic_images(n: int, size: int = 32, channels: int = 3, seed: int = 0) -> ImageSet:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, channels, size, size), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n).astype(np.int64)
+    return ImageSet(images, labels, tuple(str(i) for i in range(10)), "synthetic")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_loop(trainer: Trainer, epoch: int, device: torch.device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    trainer.train_epoch(epoch)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def _time_bare(model: nn.Module, batches: list, archs: list, device: torch.device) -> float:
+    loss_fn = nn.CrossEntropyLoss()
+    _sync(device)
+    start = time.perf_counter()
+    for (x, y), arch in zip(batches, archs):
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x, arch), y).backward()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def measure(C: int = 16, N: int = 1, batch_size: int = 64, steps: int = 50, repeats: int = 3,
+            device: str = "auto", score_subnets: int = 5, score_images: int = 1024) -> PerfResult:
+    dev = resolve_device(device)
+    torch.manual_seed(0)
+    model = NB201Supernet(C=C, N=N).to(dev)
+    data = DeviceBatches(synthetic_images(steps * batch_size), batch_size, dev, seed=0)
+    trainer = Trainer(model, data, TrainConfig(epochs=1, batch_size=batch_size), seed=0, progress=False)
+    loop, bare, scoring = [], [], []
+    _time_loop(trainer, 0, dev)  # warm-up: allocator, kernels, caches
+    for repeat in range(repeats):
+        epoch = repeat + 1
+        batches = list(data.epoch(epoch))
+        archs = sample_uniform(epoch_rng(0, epoch, SAMPLER_STREAM), len(batches))
+        images = len(batches) * batch_size
+        bare.append(images / _time_bare(model, batches, archs, dev))
+        loop.append(images / _time_loop(trainer, epoch, dev))
+        scoring.append(_score_rate(model, dev, score_subnets, score_images, seed=repeat))
+    return PerfResult(C, N, batch_size, steps, repeats, str(dev), loop, bare, scoring)
+
+
+def _score_rate(model: nn.Module, dev: torch.device, subnets: int, images: int, seed: int) -> float:
+    held_out = DeviceBatches(synthetic_images(images, seed=seed + 1), 256, dev, augment=False, shuffle=False,
+                             drop_last=False)
+    pool = space.sample_archs(subnets, seed=seed)
+    _sync(dev)
+    start = time.perf_counter()
+    score_pool(model, pool, held_out, progress=False)
+    _sync(dev)
+    return subnets * images / (time.perf_counter() - start)
+
+
+def format_report(r: PerfResult) -> str:
+    def fmt(values):
+        return f"{statistics.median(values):10.1f}  (runs: {', '.join(f'{v:.1f}' for v in values)})"
+
+    return "\n".join([
+        f"supernet NB201 C={r.C} N={r.N}, batch {r.batch_size}, {r.steps} steps x {r.repeats} repeats, "
+        f"device {r.device}, torch threads {torch.get_num_threads()}",
+        f"training loop   images/s        {fmt(r.loop_images_per_s)}",
+        f"bare fwd+bwd    images/s        {fmt(r.bare_images_per_s)}",
+        f"loop / bare     ratio           {r.ratio:10.3f}  (1.0 = no loop overhead)",
+        f"scoring         subnet-images/s {fmt(r.score_subnet_images_per_s)}",
+    ])

@@ -1,0 +1,212 @@
+"""One run, end to end: config -> data -> supernet -> training -> scoring -> metrics -> run directory.
+
+A run directory holds:
+
+- ``config.yaml``: the resolved config (every key, defaults included);
+- ``history.csv``: per epoch loss, training accuracy, learning rate, seconds;
+- ``scores.csv``: per subnet of the evaluation pool: arch, supernet accuracy,
+  ground truth, parameters and FLOPs of the stand-alone network;
+- ``metrics.json``: ranking and fairness metrics, cost, ground-truth column;
+- ``environment.json``: package versions, git commit, device;
+- ``checkpoint.pt``: the trained supernet and optimizer state.
+
+It is written as ``<dir>.partial`` and renamed into place only when complete,
+so a killed run never looks finished; running the same command again resumes
+from the last epoch's checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bench.config import ConfigError, RunConfig, to_dict, to_yaml
+from bench.data import DeviceBatches
+from bench.environment import environment_info
+from bench.evaluate import score_pool
+from bench.groundtruth import GroundTruthTable
+from bench.metrics import (
+    complexity_bias,
+    complexity_bias_matched,
+    complexity_convergence_correlation,
+    ranking_metrics,
+)
+from bench.spaces import nb201 as space
+from bench.supernets.nb201 import BNConfig, NB201Supernet
+from bench.tasks import Task, get_task, load_ground_truth, load_split, require_data_dir
+from bench.train import Trainer
+
+METRICS_FILE = "metrics.json"
+PARTIAL_SUFFIX = ".partial"
+
+
+def config_hash(config: RunConfig) -> str:
+    """A stable 12-hex-digit key of the resolved config (same config -> same key, any change -> new key)."""
+    canonical = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    return Path("runs") / f"{config.name}-{config_hash(config)}"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device = 'cuda' but no CUDA device is available; allowed here: 'auto', 'cpu'")
+    return torch.device(name)
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    metrics: dict
+
+    def summary(self) -> str:
+        m = self.metrics
+        lines = [f"run directory: {self.path}",
+                 f"ground truth: {m['ground_truth']} ({m['pool_size']} subnets)"]
+        for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "top_5pct_precision",
+                    "complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"):
+            if key in m:
+                lines.append(f"  {key:36s} {m[key]: .4f}")
+        lines.append(f"  {'train_seconds':36s} {m['train_seconds']:.1f}")
+        lines.append(f"  {'score_seconds':36s} {m['score_seconds']:.1f}")
+        return "\n".join(lines)
+
+
+def evaluation_pool(table: GroundTruthTable, pool_size: int | str, seed: int) -> list[str]:
+    """Arch strings of the subnets to score: ``pool_size`` drawn without replacement from the table, or all."""
+    arch_strs = list(table.arch_strs)
+    if pool_size == "all":
+        return arch_strs
+    if pool_size > len(arch_strs):
+        raise ConfigError(f"eval.pool_size = {pool_size} exceeds the {len(arch_strs)} cells the ground truth "
+                          f"({table.benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
+    picks = np.random.default_rng(seed).choice(len(arch_strs), size=pool_size, replace=False)
+    return [arch_strs[i] for i in picks]
+
+
+def _ground_truth_column(config: RunConfig, task: Task, table: GroundTruthTable) -> str:
+    column = config.eval.ground_truth_column or task.default_column
+    if column not in table.columns:
+        raise ConfigError(f"eval.ground_truth_column = {column!r} is not in the {table.benchmark} table; "
+                          f"allowed: {', '.join(table.columns)}")
+    return column
+
+
+def _prepare_partial(final: Path, config: RunConfig) -> Path:
+    partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    saved = partial / "config.yaml"
+    if saved.is_file() and saved.read_text() != to_yaml(config):
+        raise ConfigError(f"{partial} holds an unfinished run with a different config; remove it or choose "
+                          "another --out")
+    partial.mkdir(parents=True, exist_ok=True)
+    saved.write_text(to_yaml(config))
+    return partial
+
+
+def load_record(path: Path) -> RunRecord:
+    return RunRecord(path, json.loads((path / METRICS_FILE).read_text()))
+
+
+def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = True) -> RunRecord:
+    """Train, score and record one run; a complete run directory is returned as it is."""
+    # Everything that can be checked is checked before any training starts.
+    task = get_task(config.data.dataset)
+    data_dir = require_data_dir(task, data_dir)
+    table = load_ground_truth(task, data_dir)
+    column = _ground_truth_column(config, task, table)
+    pool = evaluation_pool(table, config.eval.pool_size, config.eval.pool_seed)
+    device = resolve_device(config.train.device)
+
+    final = Path(out) if out is not None else default_run_dir(config)
+    if (final / METRICS_FILE).is_file():
+        if progress:
+            print(f"{final} is already complete; not training again")
+        return load_record(final)
+    partial = _prepare_partial(final, config)
+
+    train_set, held_out = load_split(task, config.data, data_dir)
+    batches = DeviceBatches(train_set, config.train.batch_size, device, augment=config.data.augment,
+                            pad=task.default_pad if config.data.pad is None else config.data.pad,
+                            flip=task.default_flip if config.data.flip is None else config.data.flip,
+                            seed=config.seed)
+    eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
+                                 drop_last=False, mean=batches.mean, std=batches.std)
+    torch.manual_seed(config.seed)
+    model = build_supernet(config, task).to(device)
+    trainer = Trainer(model, batches, config.train, seed=config.seed, checkpoint_dir=partial, progress=progress)
+    if trainer.try_resume() and progress:
+        print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
+    history = trainer.fit()
+    pd.DataFrame([vars(r) for r in history]).to_csv(partial / "history.csv", index=False)
+
+    start = time.perf_counter()
+    archs = [space.parse_arch(a) for a in pool]
+    scores = score_pool(model, archs, eval_batches, config.eval.bn_recalibration_batches, batches, progress)
+    score_seconds = time.perf_counter() - start
+
+    truth = table.lookup(pool, column)
+    frame = scores_frame(archs, scores, truth, task)
+    frame.to_csv(partial / "scores.csv", index=False)
+    metrics = compute_metrics(frame, config, table, column)
+    metrics.update(train_seconds=sum(r.seconds for r in history), score_seconds=score_seconds,
+                   images_trained=sum(r.images for r in history), epochs=len(history))
+    (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
+    _publish(partial, final)
+    return RunRecord(final, metrics)
+
+
+def build_supernet(config: RunConfig, task: Task) -> NB201Supernet:
+    bn = BNConfig(track_running_stats=config.supernet.bn == "running", affine=config.supernet.bn_affine)
+    return NB201Supernet(C=config.supernet.C, N=config.supernet.N, num_classes=task.num_classes,
+                         in_channels=task.in_channels, bn=bn)
+
+
+def scores_frame(archs: Sequence[space.Arch], scores: np.ndarray, truth: np.ndarray, task: Task) -> pd.DataFrame:
+    setting = task.standalone.as_kwargs()
+    costs = [space.complexity(a, **setting) for a in archs]
+    return pd.DataFrame({
+        "arch_str": [str(a) for a in archs],
+        "supernet_accuracy": scores,
+        "ground_truth": truth,
+        "params": [c.params for c in costs],
+        "flops": [c.flops for c in costs],
+    })
+
+
+def compute_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthTable, column: str) -> dict:
+    scores, truth = frame["supernet_accuracy"].to_numpy(), frame["ground_truth"].to_numpy()
+    params = frame["params"].to_numpy()
+    # P>R needs the whole space's ground truth; a partial table (digits) gives the pool's own.
+    metrics = ranking_metrics(scores, truth, sparse_threshold=config.eval.sparse_threshold,
+                              space_truth=table.values(column))
+    metrics.update(
+        complexity_bias=complexity_bias(scores, truth, params),
+        complexity_bias_matched=complexity_bias_matched(scores, truth, params),
+        complexity_convergence_correlation=complexity_convergence_correlation(scores, truth, params),
+        ground_truth=f"{table.benchmark}:{column}",
+        ground_truth_label=table.label,
+        pool_size=len(frame),
+    )
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
+
+
+def _publish(partial: Path, final: Path) -> None:
+    """Rename the finished ``.partial`` directory into place (atomic on one file system)."""
+    if final.exists():
+        shutil.rmtree(final)  # an incomplete leftover without metrics.json
+    os.replace(partial, final)

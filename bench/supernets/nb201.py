@@ -1,0 +1,176 @@
+"""NAS-Bench-201 networks: the weight-sharing supernet and the stand-alone network.
+
+Structure after Dong & Yang, ICLR 2020 (Sec. 2.1; the official ``TinyNetwork``):
+3x3 conv stem + BN, three stages of ``N`` cells (C, 2C, 4C channels) joined
+by stride-2 ResNet basic blocks, then BN-ReLU, global average pooling and a
+linear classifier. Conv ops are ReLU-Conv-BN.
+
+The supernet holds every candidate op on every edge; ``forward(x, arch)``
+runs the single path that ``arch`` selects (SPOS / RSPS, Guo et al. 2020;
+Li & Talwalkar 2019). The stand-alone network is the same module built with
+one candidate per edge, so that its parameter count is exactly
+:func:`bench.spaces.nb201.complexity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from bench.spaces import nb201 as space
+
+
+@dataclass(frozen=True)
+class BNConfig:
+    """Batch-norm mode of every BN layer in the network.
+
+    ``track_running_stats=False`` is the NAS-Bench-201 supernet default: BN
+    always normalizes with the current batch's statistics, also at scoring
+    time. With ``True`` the layers keep running statistics, which the
+    evaluator may recalibrate per subnet before scoring.
+    """
+
+    track_running_stats: bool = False
+    affine: bool = True
+
+    def make(self, channels: int) -> nn.BatchNorm2d:
+        return nn.BatchNorm2d(channels, affine=self.affine, track_running_stats=self.track_running_stats)
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn: BNConfig):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+            bn.make(c_out),
+        )
+
+
+class ResidualReduction(nn.Module):
+    """ResNet basic block with stride 2 that halves the resolution and doubles the width."""
+
+    def __init__(self, c_in: int, c_out: int, bn: BNConfig):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, bn)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, bn)
+        self.shortcut = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
+
+
+def make_op(name: str, channels: int, bn: BNConfig) -> nn.Module | None:
+    """One candidate op; ``none`` has no module (the edge contributes nothing)."""
+    if name == space.NONE:
+        return None
+    if name == space.SKIP:
+        return nn.Identity()
+    if name == space.CONV1:
+        return ReLUConvBN(channels, channels, 1, 1, bn)
+    if name == space.CONV3:
+        return ReLUConvBN(channels, channels, 3, 1, bn)
+    if name == space.AVGPOOL:
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise space.ArchError(f"unknown op {name!r}; allowed: {', '.join(space.OPS)}")
+
+
+class Cell(nn.Module):
+    """A NAS-Bench-201 cell whose edges hold the ops in ``candidates[edge]``."""
+
+    def __init__(self, channels: int, candidates: Sequence[Sequence[str]], bn: BNConfig):
+        super().__init__()
+        self.edges = nn.ModuleList()
+        for ops in candidates:
+            edge = nn.ModuleDict()
+            for name in ops:
+                op = make_op(name, channels, bn)
+                if op is not None:
+                    edge[name] = op
+            self.edges.append(edge)
+
+    def forward(self, x: torch.Tensor, arch: space.Arch) -> torch.Tensor:
+        nodes: list[torch.Tensor | None] = [x]
+        edge = 0
+        for _ in range(1, space.NUM_NODES):
+            total = None
+            for source in range(len(nodes)):
+                op_name = arch.ops[edge]
+                if op_name != space.NONE and nodes[source] is not None:
+                    out = self.edges[edge][op_name](nodes[source])
+                    total = out if total is None else total + out
+                edge += 1
+            nodes.append(total)
+        # A degenerate cell has no path from input to output: it outputs zeros.
+        return nodes[-1] if nodes[-1] is not None else torch.zeros_like(x)
+
+
+class NB201Network(nn.Module):
+    """Macro skeleton shared by the supernet and the stand-alone network."""
+
+    def __init__(
+        self,
+        candidates: Sequence[Sequence[str]],
+        C: int = 16,
+        N: int = 5,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        bn: BNConfig = BNConfig(),
+    ):
+        super().__init__()
+        self.C, self.N, self.num_classes = C, N, num_classes
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), bn.make(C))
+        self.stages = nn.ModuleList()
+        self.reductions = nn.ModuleList()
+        channels = C
+        for stage in range(3):
+            if stage > 0:
+                self.reductions.append(ResidualReduction(channels, 2 * channels, bn))
+                channels *= 2
+            self.stages.append(nn.ModuleList(Cell(channels, candidates, bn) for _ in range(N)))
+        self.head_bn = bn.make(channels)
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor, arch: space.Arch) -> torch.Tensor:
+        x = self.stem(x)
+        for stage, cells in enumerate(self.stages):
+            if stage > 0:
+                x = self.reductions[stage - 1](x)
+            for cell in cells:
+                x = cell(x, arch)
+        x = torch.relu(self.head_bn(x))
+        return self.classifier(x.mean(dim=(2, 3)))
+
+    def searchable_cells(self) -> list[Cell]:
+        return [cell for cells in self.stages for cell in cells]
+
+
+class NB201Supernet(NB201Network):
+    """Every candidate op on every edge; ``forward(x, arch)`` runs one subnet."""
+
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3, bn: BNConfig = BNConfig()):
+        super().__init__([space.OPS] * space.NUM_EDGES, C, N, num_classes, in_channels, bn)
+
+
+class NB201Standalone(NB201Network):
+    """The stand-alone network of one cell: only the chosen op on each edge."""
+
+    def __init__(
+        self,
+        arch: space.Arch,
+        C: int = 16,
+        N: int = 5,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        bn: BNConfig = BNConfig(track_running_stats=True),
+    ):
+        super().__init__([[op] for op in arch.ops], C, N, num_classes, in_channels, bn)
+        self.arch = arch
+
+    def forward(self, x: torch.Tensor, arch: space.Arch | None = None) -> torch.Tensor:
+        return super().forward(x, self.arch if arch is None else arch)

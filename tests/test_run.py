@@ -1,0 +1,114 @@
+"""End-to-end runs on the embedded digits task: record, determinism, resumption."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from bench.config import ConfigError, load_config
+from bench.data import DataError
+from bench.run import config_hash, execute_run
+from bench.train import Trainer
+
+TINY = ["train.epochs=2", "supernet.C=4", "supernet.N=1", "eval.pool_size=10", "train.batch_size=128"]
+
+
+def tiny(*extra):
+    return load_config(None, TINY + list(extra))
+
+
+def test_run_writes_a_complete_record(tmp_path):
+    record = execute_run(tiny(), out=tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    assert record.path == run and not (tmp_path / "run.partial").exists()
+    for name in ("config.yaml", "history.csv", "scores.csv", "metrics.json", "environment.json", "checkpoint.pt"):
+        assert (run / name).is_file(), name
+    assert load_config(run / "config.yaml") == tiny()
+    history = pd.read_csv(run / "history.csv")
+    assert list(history.columns) == ["epoch", "loss", "train_accuracy", "lr", "seconds", "images"]
+    assert len(history) == 2
+    scores = pd.read_csv(run / "scores.csv")
+    assert list(scores.columns) == ["arch_str", "supernet_accuracy", "ground_truth", "params", "flops"]
+    assert len(scores) == 10 and scores["params"].min() > 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "complexity_bias", "train_seconds"):
+        assert key in metrics
+    assert -1 <= metrics["kendall_tau"] <= 1
+    env = json.loads((run / "environment.json").read_text())
+    assert env["packages"]["torch"] and "commit" in env["git"]
+
+
+def test_same_config_and_seed_give_the_same_numbers(tmp_path):
+    a = execute_run(tiny(), out=tmp_path / "a", progress=False)
+    b = execute_run(tiny(), out=tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(pd.read_csv(a.path / "scores.csv"), pd.read_csv(b.path / "scores.csv"))
+    assert pd.read_csv(a.path / "history.csv")["loss"].tolist() == pd.read_csv(b.path / "history.csv")["loss"].tolist()
+    c = execute_run(tiny("seed=1"), out=tmp_path / "c", progress=False)
+    assert pd.read_csv(c.path / "history.csv")["loss"].tolist() != pd.read_csv(a.path / "history.csv")["loss"].tolist()
+
+
+def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    config = tiny("train.epochs=3")
+    whole = execute_run(config, out=tmp_path / "whole", progress=False)
+
+    original = Trainer.train_epoch
+
+    def killed_in_epoch_2(self, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr(Trainer, "train_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(config, out=tmp_path / "resumed", progress=False)
+    assert (tmp_path / "resumed.partial" / "checkpoint.pt").is_file()
+    assert not (tmp_path / "resumed").exists()
+    monkeypatch.setattr(Trainer, "train_epoch", original)
+
+    calls = []
+    monkeypatch.setattr(Trainer, "train_epoch", lambda self, e: calls.append(e) or original(self, e))
+    resumed = execute_run(config, out=tmp_path / "resumed", progress=False)
+    assert calls == [1, 2]  # epoch 0 came from the checkpoint
+    pd.testing.assert_frame_equal(pd.read_csv(whole.path / "scores.csv"), pd.read_csv(resumed.path / "scores.csv"))
+    h1, h2 = pd.read_csv(whole.path / "history.csv"), pd.read_csv(resumed.path / "history.csv")
+    assert h1["loss"].tolist() == h2["loss"].tolist()
+
+
+def test_complete_run_is_not_trained_again(tmp_path, monkeypatch):
+    execute_run(tiny(), out=tmp_path / "r", progress=False)
+    monkeypatch.setattr(Trainer, "fit", lambda self: pytest.fail("trained a complete run again"))
+    assert "kendall_tau" in execute_run(tiny(), out=tmp_path / "r", progress=False).metrics
+
+
+def test_partial_run_with_another_config_is_refused(tmp_path):
+    (tmp_path / "r.partial").mkdir()
+    (tmp_path / "r.partial" / "config.yaml").write_text(yaml.safe_dump({"name": "other"}))
+    with pytest.raises(ConfigError, match="different config"):
+        execute_run(tiny(), out=tmp_path / "r", progress=False)
+
+
+def test_running_bn_with_recalibration(tmp_path):
+    record = execute_run(tiny("supernet.bn=running", "eval.bn_recalibration_batches=2"), out=tmp_path / "r",
+                         progress=False)
+    assert 0 <= pd.read_csv(record.path / "scores.csv")["supernet_accuracy"].max() <= 100
+
+
+def test_config_hash_is_stable_and_sensitive():
+    assert config_hash(tiny()) == config_hash(tiny())
+    assert config_hash(tiny()) != config_hash(tiny("train.lr=0.05"))
+    assert len(config_hash(tiny())) == 12
+
+
+def test_cifar10_without_data_dir_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
+    with pytest.raises(DataError, match="needs a data directory: pass --data-dir"):
+        execute_run(tiny("data.dataset=cifar10"), out=tmp_path / "r", progress=False)
+    with pytest.raises(DataError):
+        execute_run(tiny("data.dataset=cifar10"), data_dir=tmp_path, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r.partial").exists()
+
+
+def test_pool_larger_than_ground_truth_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="eval.pool_size = 100000 exceeds"):
+        execute_run(tiny("eval.pool_size=100000"), out=tmp_path / "r", progress=False)
