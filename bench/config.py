@@ -59,8 +59,8 @@ class SupernetConfig:
     """The weight-sharing network: search space, width, depth, batch norm."""
 
     space: str = option("nb201", "search space", choices=("nb201",))
-    C: int = option(16, "channels of the first stage (the supernet's width)", low=1, high=512)
-    N: int = option(5, "cells per stage (the supernet's depth)", low=1, high=20)
+    C: int = option(8, "channels of the first stage (the supernet's width)", low=1, high=512)
+    N: int = option(1, "cells per stage (the supernet's depth)", low=1, high=20)
     bn: str = option("batch", "'batch': batch statistics, no running statistics (NB201 default); "
                      "'running': tracked running statistics", choices=("batch", "running"))
     bn_affine: bool = option(True, "learnable BN scale and shift")
@@ -70,7 +70,7 @@ class SupernetConfig:
 class TrainConfig:
     """Supernet training: uniform single-path sampling (SPOS) with SGD."""
 
-    epochs: int = option(250, "training epochs", low=1)
+    epochs: int = option(60, "training epochs", low=1)
     batch_size: int = option(64, "images per step", low=1)
     lr: float = option(0.025, "initial learning rate", low=0.0, low_open=True)
     min_lr: float = option(0.0, "learning rate at the end of the cosine schedule", low=0.0)
@@ -87,7 +87,7 @@ class TrainConfig:
 class EvalConfig:
     """Scoring subnets with the inherited weights, and the ground truth they are ranked against."""
 
-    pool_size: Union[int, str] = option(100, "subnets scored: a number sampled uniformly, or 'all'", low=2)
+    pool_size: Union[int, str] = option(200, "subnets scored: a number sampled uniformly, or 'all'", low=2)
     pool_seed: int = option(0, "seed of the evaluation pool (fixed across runs so that runs compare)", low=0)
     batch_size: int = option(256, "images per scoring batch", low=1)
     bn_recalibration_batches: int = option(0, "with bn=running: reset the running statistics and "
@@ -101,7 +101,12 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One experiment: train a supernet, score its subnets, compare with the ground truth."""
+    """One experiment: train a supernet, score its subnets, compare with the ground truth.
+
+    The defaults are the embedded default job (NB201 supernet on 8x8 digits, a
+    few minutes on a CPU); ``ablations/`` holds CIFAR-10 configs at proxy and
+    paper scale.
+    """
 
     name: str = option("run", "a label for the run")
     seed: int = option(0, "seed of weight initialization, subnet sampling and augmentation", low=0)
@@ -277,7 +282,7 @@ def _check_constraints(key: str, value: Any, typ: type, hint: Any, meta: Mapping
         # A str beside a number (pool_size: 100 or 'all') accepts only the word 'all'.
         if choices is not None and value not in choices:
             raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
-        if choices is None and get_origin(hint) is Union and value not in _str_alternatives(hint):
+        if choices is None and _has_number(hint) and value not in _str_alternatives(hint):
             raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
         return
     if typ in (int, float):
@@ -288,6 +293,10 @@ def _check_constraints(key: str, value: Any, typ: type, hint: Any, meta: Mapping
         too_high = high is not None and value > high
         if too_low or too_high:
             raise ConfigError(f"{key} = {value!r} is out of range; {describe_allowed(hint, meta)}")
+
+
+def _has_number(hint: Any) -> bool:
+    return get_origin(hint) is Union and any(t in (int, float) for t in get_args(hint))
 
 
 def _str_alternatives(hint: Any) -> tuple[str, ...]:
@@ -303,7 +312,7 @@ def describe_allowed(hint: Any, meta: Mapping[str, Any]) -> str:
         if typ is type(None):
             parts.append("null")
         elif typ is str:
-            choices = meta.get("choices") or (_str_alternatives(hint) if len(allowed) > 1 else None)
+            choices = meta.get("choices") or (_str_alternatives(hint) if _has_number(hint) else None)
             parts.append("one of " + ", ".join(repr(c) for c in choices) if choices else "a string")
         elif typ is bool:
             parts.append("true or false")

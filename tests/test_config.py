@@ -72,3 +72,9 @@ def test_every_ablation_config_validates():
     assert configs, "ablations/ holds no configs"
     for path in configs:
         load_config(path)
+
+
+def test_readme_documents_every_key():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [key for key, *_ in reference() if f"`{key}`" not in readme]
+    assert not missing, f"README's config reference lacks {missing}"

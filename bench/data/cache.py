@@ -125,6 +125,9 @@ def _save_npz(path: Path, key: str, ds: ImageSet) -> None:
             )
             f.flush()
             os.fsync(f.fileno())
+        # NamedTemporaryFile creates 0600 files; a cache is not secret and may
+        # be shared between users of one machine.
+        os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
