@@ -1,4 +1,4 @@
-"""The ``bench`` command: run, complexity, data, groundtruth, perf."""
+"""The ``bench`` command: run, heuristics, complexity, data, groundtruth, perf."""
 
 from __future__ import annotations
 
@@ -154,16 +154,58 @@ def _add_perf(sub) -> None:
     p.add_argument("--steps", type=int, default=50, help="timed steps per repeat (default 50)")
     p.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="device (default auto)")
+    p.add_argument("--compare", action="store_true",
+                   help="also time SPOS+CaLR+MS and FairNAS+CaLR+MS, per image trained")
     p.set_defaults(func=_cmd_perf)
 
 
 def _cmd_perf(args) -> int:
-    from bench.perf import measure, format_report
+    from bench.perf import VARIANTS, format_report, measure
 
+    variants = tuple(VARIANTS) if args.compare else ("spos",)
     result = measure(C=args.C, N=args.N, batch_size=args.batch, steps=args.steps, repeats=args.repeats,
-                     device=args.device)
+                     device=args.device, variants=variants)
     print(format_report(result))
     return 0
+
+
+def _add_heuristics(sub) -> None:
+    p = sub.add_parser("heuristics", help="list every registered training heuristic with its source",
+                       description="Lists the heuristic registry: each heuristic's slot, how to set it, its "
+                                   "parameters (type, default, allowed values), description, source and taxonomy tag.")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default table)")
+    p.set_defaults(func=_cmd_heuristics)
+
+
+def _cmd_heuristics(args) -> int:
+    import json
+
+    from bench.heuristics import all_heuristics
+
+    rows = [_heuristic_record(h) for h in all_heuristics()]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        params = ", ".join(f"{n}={p['default']!r} ({p['allowed']})" for n, p in r["params"].items())
+        print(f"{r['slot']:17s} {r['name']:24s} set: {r['set']}")
+        print(f"{'':17s} {r['description']}")
+        if params:
+            print(f"{'':17s} params: {params}")
+        print(f"{'':17s} source: {r['source']}  [{r['taxonomy']}]")
+    return 0
+
+
+def _heuristic_record(h) -> dict:
+    if h.kind == "knob":
+        how = f"--set {h.config_key}=VALUE"
+    else:
+        how = f"--set heuristics.{h.slot}={h.name}"
+    return {
+        "name": h.name, "slot": h.slot, "kind": h.kind, "set": how, "description": h.description,
+        "source": h.source, "taxonomy": h.taxonomy, "config_key": h.config_key,
+        "params": {n: {"default": p.default, "allowed": p.allowed(), "help": p.help} for n, p in h.params.items()},
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "against tabular-benchmark ground truth.")
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_run, _add_complexity, _add_data, _add_groundtruth, _add_perf):
+    for add in (_add_run, _add_heuristics, _add_complexity, _add_data, _add_groundtruth, _add_perf):
         add(sub)
     return parser
 

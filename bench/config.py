@@ -10,25 +10,14 @@ with the dotted key path and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union, get_args, get_origin, get_type_hints
+from typing import Any, Mapping, Sequence, Union, get_type_hints
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration problem, reported with the dotted key path."""
-
-
-def option(default: Any, help: str, *, choices: Sequence[Any] | None = None, low=None, high=None,
-           low_open: bool = False) -> Any:
-    """A config field with its help text and constraints (``low``/``high`` bound numbers, inclusive
-    unless ``low_open``)."""
-    meta = {"help": help, "choices": tuple(choices) if choices else None, "low": low, "high": high,
-            "low_open": low_open}
-    return field(default=default, metadata=meta)
+from bench.heuristics import check_rules, choices, default_selection, slots, validate_selection
+from bench.validation import ConfigError, check_value, describe_allowed, option, suggest
 
 
 def section(cls: type) -> Any:
@@ -47,6 +36,8 @@ class DataConfig:
     eval_images: Union[int, None] = option(None, "held-out images used to score each subnet "
                                            "(null: the whole held-out part)", low=1)
     split_seed: int = option(0, "seed of the train/held-out split (fixed across runs so that runs compare)", low=0)
+    portion: float = option(1.0, "fraction of the supernet-training part actually used (a budget heuristic)",
+                            low=0.0, high=1.0, low_open=True)
     augment: bool = option(True, "random crop with padding (and horizontal flip) during supernet training")
     flip: Union[bool, None] = option(None, "horizontal flips when augmenting (null: the dataset's default, "
                                      "on for CIFAR-10, off for digits)")
@@ -56,25 +47,24 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class SupernetConfig:
-    """The weight-sharing network: search space, width, depth, batch norm."""
+    """The weight-sharing network: search space, width, depth."""
 
     space: str = option("nb201", "search space", choices=("nb201",))
     C: int = option(8, "channels of the first stage (the supernet's width)", low=1, high=512)
     N: int = option(1, "cells per stage (the supernet's depth)", low=1, high=20)
-    bn: str = option("batch", "'batch': batch statistics, no running statistics (NB201 default); "
-                     "'running': tracked running statistics", choices=("batch", "running"))
-    bn_affine: bool = option(True, "learnable BN scale and shift")
+    drop_path: float = option(0.0, "drop-path rate: probability that an edge's output is dropped for an image "
+                              "during training", low=0.0, high=0.9)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Supernet training: uniform single-path sampling (SPOS) with SGD."""
+    """Supernet training: SGD settings and budget (which subnets and schedule: see ``heuristics``)."""
 
     epochs: int = option(60, "training epochs", low=1)
     batch_size: int = option(64, "images per step", low=1)
     lr: float = option(0.025, "initial learning rate", low=0.0, low_open=True)
-    min_lr: float = option(0.0, "learning rate at the end of the cosine schedule", low=0.0)
-    schedule: str = option("cosine", "learning-rate schedule (per step)", choices=("cosine", "constant"))
+    warmup_epochs: int = option(0, "linear learning-rate warm-up epochs before the schedule", low=0)
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy loss", low=0.0, high=0.5)
     momentum: float = option(0.9, "SGD momentum beta", low=0.0, high=0.999)
     nesterov: bool = option(True, "Nesterov momentum (needs momentum > 0)")
     weight_decay: float = option(5e-4, "L2 weight decay", low=0.0)
@@ -87,12 +77,10 @@ class TrainConfig:
 class EvalConfig:
     """Scoring subnets with the inherited weights, and the ground truth they are ranked against."""
 
-    pool_size: Union[int, str] = option(200, "subnets scored: a number sampled uniformly, or 'all'", low=2)
+    pool_size: Union[int, str] = option(200, "subnets scored: a number sampled uniformly, or 'all'", low=2,
+                                       words=("all",))
     pool_seed: int = option(0, "seed of the evaluation pool (fixed across runs so that runs compare)", low=0)
     batch_size: int = option(256, "images per scoring batch", low=1)
-    bn_recalibration_batches: int = option(0, "with bn=running: reset the running statistics and "
-                                           "recompute them over this many training batches before each "
-                                           "subnet is scored (0: use the trained statistics)", low=0)
     ground_truth_column: Union[str, None] = option(None, "ground-truth column to rank against (null: the "
                                                    "dataset's default, e.g. cifar10-valid_valid)")
     sparse_threshold: float = option(1.0, "bin width of the sparse Kendall tau, in accuracy points",
@@ -114,6 +102,9 @@ class RunConfig:
     supernet: SupernetConfig = section(SupernetConfig)
     train: TrainConfig = section(TrainConfig)
     eval: EvalConfig = section(EvalConfig)
+    heuristics: dict = field(default_factory=default_selection, metadata={
+        "help": "one registered heuristic per slot of the training recipe (bench heuristics lists them)",
+        "validator": validate_selection})
 
 
 # ---------------------------------------------------------------------------
@@ -172,6 +163,9 @@ def apply_override(raw: dict, key: str, value: Any) -> None:
     node = raw
     for part in parts[:-1]:
         child = node.setdefault(part, {})
+        if isinstance(child, str) and parts[0] == "heuristics":
+            # A heuristic given by name alone (sampling: fairnas) gains parameters: {name: fairnas, ...}.
+            child = node[part] = {"name": child}
         if not isinstance(child, dict):
             raise ConfigError(f"cannot set {key!r}: {part!r} is a value, not a section")
         node = child
@@ -214,16 +208,18 @@ def _build(cls: type, raw: Any, path: str):
     if unknown:
         where = f"in section {path!r}" if path else "at the top level"
         raise ConfigError(f"unknown key {_join(path, unknown[0])!r} {where}; allowed: {', '.join(known)}"
-                          + _suggest(unknown[0], known))
+                          + suggest(unknown[0], known))
     values = {}
     for name, f in known.items():
         key = _join(path, name)
         if name not in raw:
             continue
-        if is_dataclass(hints[name]):
+        if "validator" in f.metadata:
+            values[name] = f.metadata["validator"](raw[name], key)
+        elif is_dataclass(hints[name]):
             values[name] = _build(hints[name], raw[name], key)
         else:
-            values[name] = _check_value(key, raw[name], hints[name], f.metadata)
+            values[name] = check_value(key, raw[name], hints[name], f.metadata)
     return cls(**values)
 
 
@@ -231,117 +227,12 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _suggest(name: str, known: Mapping[str, Any]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _check_value(key: str, value: Any, hint: Any, meta: Mapping[str, Any]):
-    allowed = get_args(hint) if get_origin(hint) is Union else (hint,)
-    if value is None:
-        if type(None) in allowed:
-            return None
-        raise ConfigError(f"{key} must not be null; {describe_allowed(hint, meta)}")
-    for typ in allowed:
-        if typ is type(None):
-            continue
-        converted = _convert(value, typ)
-        if converted is not _NO:
-            _check_constraints(key, converted, typ, hint, meta)
-            return converted
-    raise ConfigError(f"{key} = {value!r} has the wrong type; {describe_allowed(hint, meta)}")
-
-
-_NO = object()
-
-
-def _convert(value: Any, typ: type):
-    if typ is bool:
-        return value if isinstance(value, bool) else _NO
-    if typ is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else _NO
-    if typ is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "5e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                return _NO
-        return _NO
-    if typ is str:
-        return value if isinstance(value, str) else _NO
-    return _NO
-
-
-def _check_constraints(key: str, value: Any, typ: type, hint: Any, meta: Mapping[str, Any]) -> None:
-    choices = meta.get("choices")
-    if typ is str:
-        # A str beside a number (pool_size: 100 or 'all') accepts only the word 'all'.
-        if choices is not None and value not in choices:
-            raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
-        if choices is None and _has_number(hint) and value not in _str_alternatives(hint):
-            raise ConfigError(f"{key} = {value!r} is not allowed; {describe_allowed(hint, meta)}")
-        return
-    if typ in (int, float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{key} = {value!r} must be finite")
-        low, high = meta.get("low"), meta.get("high")
-        too_low = low is not None and (value <= low if meta.get("low_open") else value < low)
-        too_high = high is not None and value > high
-        if too_low or too_high:
-            raise ConfigError(f"{key} = {value!r} is out of range; {describe_allowed(hint, meta)}")
-
-
-def _has_number(hint: Any) -> bool:
-    return get_origin(hint) is Union and any(t in (int, float) for t in get_args(hint))
-
-
-def _str_alternatives(hint: Any) -> tuple[str, ...]:
-    """The only word a number field accepts in place of a number (``pool_size: all``)."""
-    return ("all",)
-
-
-def describe_allowed(hint: Any, meta: Mapping[str, Any]) -> str:
-    """'allowed: an int >= 1 or null' -- the one message shape of every config error."""
-    parts = []
-    allowed = get_args(hint) if get_origin(hint) is Union else (hint,)
-    for typ in allowed:
-        if typ is type(None):
-            parts.append("null")
-        elif typ is str:
-            choices = meta.get("choices") or (_str_alternatives(hint) if _has_number(hint) else None)
-            parts.append("one of " + ", ".join(repr(c) for c in choices) if choices else "a string")
-        elif typ is bool:
-            parts.append("true or false")
-        else:
-            parts.append(f"{'an int' if typ is int else 'a float'}{_range_text(meta)}")
-    return "allowed: " + " or ".join(parts)
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    low, high = meta.get("low"), meta.get("high")
-    if low is not None and high is not None:
-        return f" in {'(' if meta.get('low_open') else '['}{low}, {high}]"
-    if low is not None:
-        return f" {'>' if meta.get('low_open') else '>='} {low}"
-    if high is not None:
-        return f" <= {high}"
-    return ""
-
-
 def check_consistency(config: RunConfig) -> None:
     """Constraints between fields, refused with the reason."""
     if config.train.nesterov and config.train.momentum == 0:
         raise ConfigError("train.nesterov = true needs train.momentum > 0 (Nesterov momentum without momentum "
                           "is undefined); set train.nesterov=false or a momentum > 0")
-    if config.eval.bn_recalibration_batches > 0 and config.supernet.bn != "running":
-        raise ConfigError("eval.bn_recalibration_batches > 0 needs supernet.bn = 'running' (batch-statistics "
-                          "BN keeps no running statistics to recalibrate)")
-    if config.train.min_lr > config.train.lr:
-        raise ConfigError(f"train.min_lr = {config.train.min_lr} is above train.lr = {config.train.lr}")
+    check_rules(config.heuristics, config)
 
 
 # ---------------------------------------------------------------------------
@@ -363,7 +254,11 @@ def reference(cls: type = RunConfig, path: str = "") -> list[tuple[str, Any, str
     hints = get_type_hints(cls)
     for f in fields(cls):
         key = _join(path, f.name)
-        if is_dataclass(hints[f.name]):
+        if "validator" in f.metadata:  # the heuristics section: one row per slot
+            for slot in slots().values():
+                names = ", ".join(repr(n) for n in choices(slot.name))
+                rows.append((f"{key}.{slot.name}", slot.default, f"one of {names}", slot.description))
+        elif is_dataclass(hints[f.name]):
             rows.extend(reference(hints[f.name], key))
         else:
             rows.append((key, f.default, describe_allowed(hints[f.name], f.metadata)[len("allowed: "):],

@@ -10,8 +10,10 @@ data directory needed), each the median of several repeats:
   batches and subnets; the loop/bare ratio is the loop's overhead (1.0 = none);
 - scoring: subnet-images/s of :func:`bench.evaluate.score_pool`.
 
-The two training figures are measured alternately in the same run, so the
-ratio is robust to the machine's load drifting between them.
+The training figures are measured alternately in the same run, so ratios
+are robust to the machine's load drifting between them. ``--compare`` adds
+the loops of SPOS+CaLR+MS and FairNAS+CaLR+MS, per image trained (FairNAS
+trains each batch through 5 subnets).
 """
 
 from __future__ import annotations
@@ -24,13 +26,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.config import TrainConfig
+from bench.config import load_config
 from bench.data import DeviceBatches, ImageSet
 from bench.evaluate import score_pool
+from bench.heuristics.recipe import build_recipe
 from bench.run import resolve_device
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Supernet
-from bench.train import SAMPLER_STREAM, Trainer, epoch_rng, sample_uniform
+from bench.train import SAMPLER_STREAM, Trainer, epoch_rng
+
+
+VARIANTS = {
+    "spos": [],
+    "spos+calr+ms": ["heuristics.lr_schedule=calr", "heuristics.momentum_buffers=ms"],
+    "fairnas+calr+ms": ["heuristics.sampling=fairnas", "heuristics.lr_schedule=calr",
+                        "heuristics.momentum_buffers=ms"],
+}
+"""Recipes ``bench perf --compare`` times side by side (the CaLR+MS paper's overhead question)."""
+
+CIFAR_STANDALONE = dict(C=16, N=5, num_classes=10, input_size=32, in_channels=3)
 
 
 @dataclass
@@ -41,14 +55,14 @@ class PerfResult:
     steps: int
     repeats: int
     device: str
-    loop_images_per_s: list[float]
+    loop_images_per_s: dict[str, list[float]]  # per recipe variant, images trained per second
     bare_images_per_s: list[float]
     score_subnet_images_per_s: list[float]
 
     @property
     def ratio(self) -> float:
-        """Median of per-repeat loop/bare throughput ratios."""
-        return statistics.median(a / b for a, b in zip(self.loop_images_per_s, self.bare_images_per_s))
+        """Median over repeats of the SPOS loop's throughput over the bare model's."""
+        return statistics.median(a / b for a, b in zip(self.loop_images_per_s["spos"], self.bare_images_per_s))
 
 
 def synthetic_images(n: int, size: int = 32, channels: int = 3, seed: int = 0) -> ImageSet:
@@ -63,12 +77,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_loop(trainer: Trainer, epoch: int, device: torch.device) -> float:
+def _time_loop(trainer: Trainer, epoch: int, device: torch.device) -> tuple[float, int]:
+    """(seconds, images trained) of one epoch of the full loop."""
     _sync(device)
     start = time.perf_counter()
-    trainer.train_epoch(epoch)
+    record = trainer.train_epoch(epoch)
     _sync(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, record.images
 
 
 def _time_bare(model: nn.Module, batches: list, archs: list, device: torch.device) -> float:
@@ -82,22 +97,37 @@ def _time_bare(model: nn.Module, batches: list, archs: list, device: torch.devic
     return time.perf_counter() - start
 
 
-def measure(C: int = 16, N: int = 1, batch_size: int = 64, steps: int = 50, repeats: int = 3,
-            device: str = "auto", score_subnets: int = 5, score_images: int = 1024) -> PerfResult:
-    dev = resolve_device(device)
+def _trainer(variant: list[str], C: int, N: int, batch_size: int, data: DeviceBatches, dev: torch.device):
+    config = load_config(None, [f"supernet.C={C}", f"supernet.N={N}", f"train.batch_size={batch_size}",
+                                "train.epochs=100"] + variant)
     torch.manual_seed(0)
     model = NB201Supernet(C=C, N=N).to(dev)
+    recipe = build_recipe(config, CIFAR_STANDALONE, len(data))
+    return Trainer(model, data, config.train, recipe, seed=0, progress=False)
+
+
+def measure(C: int = 16, N: int = 1, batch_size: int = 64, steps: int = 50, repeats: int = 3,
+            device: str = "auto", variants: tuple[str, ...] = ("spos",), score_subnets: int = 5,
+            score_images: int = 1024) -> PerfResult:
+    """Throughputs of the named recipe variants, the bare model and scoring, interleaved per repeat."""
+    dev = resolve_device(device)
     data = DeviceBatches(synthetic_images(steps * batch_size), batch_size, dev, seed=0)
-    trainer = Trainer(model, data, TrainConfig(epochs=1, batch_size=batch_size), seed=0, progress=False)
-    loop, bare, scoring = [], [], []
-    _time_loop(trainer, 0, dev)  # warm-up: allocator, kernels, caches
+    trainers = {name: _trainer(VARIANTS[name], C, N, batch_size, data, dev) for name in ("spos",) + tuple(
+        v for v in variants if v != "spos")}
+    for trainer in trainers.values():
+        _time_loop(trainer, 0, dev)  # warm-up: allocator, kernels, caches
+    model = trainers["spos"].model
+    loop = {name: [] for name in trainers}
+    bare, scoring = [], []
     for repeat in range(repeats):
         epoch = repeat + 1
         batches = list(data.epoch(epoch))
-        archs = sample_uniform(epoch_rng(0, epoch, SAMPLER_STREAM), len(batches))
-        images = len(batches) * batch_size
-        bare.append(images / _time_bare(model, batches, archs, dev))
-        loop.append(images / _time_loop(trainer, epoch, dev))
+        archs = [p.archs[0] for p in trainers["spos"].recipe.sampler.plan_epoch(
+            epoch_rng(0, epoch, SAMPLER_STREAM), len(batches))]
+        bare.append(len(batches) * batch_size / _time_bare(model, batches, archs, dev))
+        for name, trainer in trainers.items():
+            seconds, images = _time_loop(trainer, epoch, dev)
+            loop[name].append(images / seconds)
         scoring.append(_score_rate(model, dev, score_subnets, score_images, seed=repeat))
     return PerfResult(C, N, batch_size, steps, repeats, str(dev), loop, bare, scoring)
 
@@ -117,11 +147,19 @@ def format_report(r: PerfResult) -> str:
     def fmt(values):
         return f"{statistics.median(values):10.1f}  (runs: {', '.join(f'{v:.1f}' for v in values)})"
 
-    return "\n".join([
+    lines = [
         f"supernet NB201 C={r.C} N={r.N}, batch {r.batch_size}, {r.steps} steps x {r.repeats} repeats, "
         f"device {r.device}, torch threads {torch.get_num_threads()}",
-        f"training loop   images/s        {fmt(r.loop_images_per_s)}",
-        f"bare fwd+bwd    images/s        {fmt(r.bare_images_per_s)}",
-        f"loop / bare     ratio           {r.ratio:10.3f}  (1.0 = no loop overhead)",
-        f"scoring         subnet-images/s {fmt(r.score_subnet_images_per_s)}",
-    ])
+    ]
+    for name, values in r.loop_images_per_s.items():
+        lines.append(f"loop {name:16s} images/s        {fmt(values)}")
+    lines += [
+        f"bare fwd+bwd          images/s        {fmt(r.bare_images_per_s)}",
+        f"loop spos / bare      ratio           {r.ratio:10.3f}  (1.0 = no loop overhead)",
+    ]
+    for name, values in r.loop_images_per_s.items():
+        if name != "spos":
+            ratio = statistics.median(a / b for a, b in zip(values, r.loop_images_per_s["spos"]))
+            lines.append(f"{name} / spos  ratio           {ratio:10.3f}  (per image trained)")
+    lines.append(f"scoring               subnet-images/s {fmt(r.score_subnet_images_per_s)}")
+    return "\n".join(lines)

@@ -35,6 +35,7 @@ from bench.data import DeviceBatches
 from bench.environment import environment_info
 from bench.evaluate import score_pool
 from bench.groundtruth import GroundTruthTable
+from bench.heuristics.recipe import build_recipe
 from bench.metrics import (
     complexity_bias,
     complexity_bias_matched,
@@ -147,7 +148,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                                  drop_last=False, mean=batches.mean, std=batches.std)
     torch.manual_seed(config.seed)
     model = build_supernet(config, task).to(device)
-    trainer = Trainer(model, batches, config.train, seed=config.seed, checkpoint_dir=partial, progress=progress)
+    recipe = build_recipe(config, task.standalone.as_kwargs(), len(batches))
+    trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
+                      progress=progress)
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
@@ -155,7 +158,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
 
     start = time.perf_counter()
     archs = [space.parse_arch(a) for a in pool]
-    scores = score_pool(model, archs, eval_batches, config.eval.bn_recalibration_batches, batches, progress)
+    bn = config.heuristics["bn"]
+    recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
+    scores = score_pool(model, archs, eval_batches, recalibration, batches, progress)
     score_seconds = time.perf_counter() - start
 
     truth = table.lookup(pool, column)
@@ -171,9 +176,10 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
 
 
 def build_supernet(config: RunConfig, task: Task) -> NB201Supernet:
-    bn = BNConfig(track_running_stats=config.supernet.bn == "running", affine=config.supernet.bn_affine)
+    bn = config.heuristics["bn"]
+    bn_config = BNConfig(track_running_stats=bn["name"] != "batch_stats", affine=bn["affine"])
     return NB201Supernet(C=config.supernet.C, N=config.supernet.N, num_classes=task.num_classes,
-                         in_channels=task.in_channels, bn=bn)
+                         in_channels=task.in_channels, bn=bn_config, drop_path=config.supernet.drop_path)
 
 
 def scores_frame(archs: Sequence[space.Arch], scores: np.ndarray, truth: np.ndarray, task: Task) -> pd.DataFrame:

@@ -96,6 +96,9 @@ def load_split(task: Task, config: DataConfig, data_dir: Path | None) -> tuple[I
     if train_size is None and valid_size is None:
         train_size = valid_size = len(full) // 2
     train_idx, valid_idx = split_indices(len(full), train_size, valid_size, config.split_seed)
+    if config.portion < 1.0:
+        # A prefix of the seeded permutation: a smaller portion is a subset of a larger one.
+        train_idx = train_idx[: max(1, round(config.portion * len(train_idx)))]
     if config.eval_images is not None:
         if config.eval_images > len(valid_idx):
             raise DataError(f"data.eval_images = {config.eval_images} exceeds the held-out part "

@@ -1,15 +1,16 @@
-"""The supernet training loop: uniform single-path sampling with SGD, checkpointed every epoch.
+"""The supernet training loop, checkpointed every epoch; the heuristics it runs come from a Recipe.
 
-Single-path one-shot training (SPOS, Guo et al., ECCV 2020; RSPS, Li &
-Talwalkar, UAI 2019): each step samples one subnet uniformly (each edge's op
-uniform and independent), runs the batch through it and updates the shared
-weights it used.
+Each step asks the recipe which subnets to train (one for single-path
+sampling, SPOS; several for FairNAS, whose gradients on the same batch are
+accumulated), with which learning rate and per-subnet loss weights (the LR
+schedule, or CaLR), and which momentum buffer to use (MS cluster); then one
+optimizer step is taken (:class:`bench.heuristics.optim.ClusteredSGD`).
 
 Determinism and resumption: every random choice of an epoch (the subnets of
-its steps, the batch order, the augmentation) is drawn from generators seeded
-by (seed, epoch) alone, so a run resumed from the checkpoint at the end of an
-epoch sees exactly the steps an uninterrupted run sees. The checkpoint holds
-the model, the optimizer and the history.
+its steps, the batch order, the augmentation, drop-path masks) is drawn from
+generators seeded by (seed, epoch) alone, so a run resumed from the
+checkpoint at the end of an epoch sees exactly the steps an uninterrupted run
+sees. The checkpoint holds the model, the optimizer and the history.
 """
 
 from __future__ import annotations
@@ -28,15 +29,14 @@ from tqdm.auto import tqdm
 
 from bench.config import TrainConfig
 from bench.data import DeviceBatches
-from bench.spaces import nb201 as space
+from bench.data.augment import epoch_seed
+from bench.heuristics.optim import ClusteredSGD
+from bench.heuristics.recipe import Recipe
+from bench.heuristics.sampling import StepPlan
 
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-SAMPLER_STREAM = 1  # the generator stream of subnet sampling (other heuristics take other streams)
-
-Sampler = Callable[[np.random.Generator, int], "list[space.Arch]"]
-"""Draws the subnets of an epoch's steps: ``sampler(rng, steps) -> [arch per step]``."""
+SAMPLER_STREAM = 1  # the generator stream of subnet sampling
+TORCH_STREAM = 2  # offset of the torch generator (drop-path masks) from the data seed
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
@@ -44,33 +44,9 @@ def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, stream])
 
 
-def fixed_arch_sampler(arch: space.Arch) -> Sampler:
-    """Always the same subnet: trains a stand-alone network with the supernet loop."""
-    return lambda rng, steps: [arch] * steps
-
-
-def sample_uniform(rng: np.random.Generator, steps: int) -> list[space.Arch]:
-    """One uniformly drawn subnet per step (each edge's op uniform and independent)."""
-    codes = rng.integers(0, len(space.OPS), size=(steps, space.NUM_EDGES))
-    return [space.Arch.from_indices(row) for row in codes]
-
-
-def cosine_lr(step: int, total_steps: int, lr: float, min_lr: float) -> float:
-    """Cosine annealing per step (Loshchilov & Hutter, ICLR 2017) from ``lr`` at step 0 to ``min_lr``."""
-    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * step / max(1, total_steps)))
-
-
-def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
-    if config.schedule == "constant":
-        return config.lr
-    return cosine_lr(step, total_steps, config.lr, config.min_lr)
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    # zero_grad(set_to_none=True) leaves the ops a step did not use without a
-    # gradient, and SGD skips them: their momentum does not move them.
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           nesterov=config.nesterov, weight_decay=config.weight_decay)
+def make_optimizer(model: nn.Module, config: TrainConfig, recipe: Recipe) -> ClusteredSGD:
+    return ClusteredSGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+                        weight_decay=config.weight_decay, clusters=recipe.clusters, unused=recipe.unused)
 
 
 @dataclass
@@ -94,17 +70,17 @@ class TrainState:
 class Trainer:
     """Owns the loop: setup, epochs of single-path steps, a checkpoint after each epoch."""
 
-    def __init__(self, model: nn.Module, batches: DeviceBatches, config: TrainConfig, seed: int,
-                 checkpoint_dir: Path | None = None, progress: bool = True, sampler: Sampler = None):
+    def __init__(self, model: nn.Module, batches: DeviceBatches, config: TrainConfig, recipe: Recipe, seed: int,
+                 checkpoint_dir: Path | None = None, progress: bool = True):
         self.model = model
         self.batches = batches
         self.config = config
+        self.recipe = recipe
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
-        self.sampler = sampler or sample_uniform
-        self.optimizer = make_optimizer(model, config)
-        self.loss_fn = nn.CrossEntropyLoss()
+        self.optimizer = make_optimizer(model, config, recipe)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         self.steps_per_epoch = len(batches)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.state = TrainState()
@@ -151,7 +127,8 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> EpochRecord:
         self.model.train()
-        archs = self.sampler(epoch_rng(self.seed, epoch, SAMPLER_STREAM), self.steps_per_epoch)
+        plans = self.recipe.sampler.plan_epoch(epoch_rng(self.seed, epoch, SAMPLER_STREAM), self.steps_per_epoch)
+        torch.manual_seed(epoch_seed(self.seed + TORCH_STREAM, epoch))  # drop-path masks
         device = next(self.model.parameters()).device
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
@@ -162,12 +139,12 @@ class Trainer:
         lr = self.config.lr
         for step_in_epoch, (x, y) in enumerate(self.batches.epoch(epoch)):
             step = epoch * self.steps_per_epoch + step_in_epoch
-            lr = learning_rate(self.config, step, self.total_steps)
-            logits, loss = self.train_step(x, y, archs[step_in_epoch], lr)
+            plan = plans[step_in_epoch]
+            lr, logits, losses = self.train_step(x, y, plan, step)
             # Accumulate on the device; no .item() on the hot path.
-            loss_sum += loss.detach() * y.shape[0]
-            correct += (logits.detach().argmax(1) == y).sum()
-            images += y.shape[0]
+            loss_sum += losses * y.shape[0]
+            correct += (logits.argmax(1) == (y.repeat(len(plan.archs)) if len(plan.archs) > 1 else y)).sum()
+            images += y.shape[0] * len(plan.archs)
             bar.update()
         bar.close()
         seconds = time.perf_counter() - start
@@ -177,14 +154,22 @@ class Trainer:
         return EpochRecord(epoch=epoch + 1, loss=loss_value, train_accuracy=100.0 * correct.item() / max(1, images),
                            lr=lr, seconds=seconds, images=images)
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, arch: space.Arch, lr: float):
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, plan: StepPlan, step: int):
+        """One optimizer step over the plan's subnets; returns (lr, all logits, summed loss)."""
+        step_lr = self.recipe.lr_policy.for_step(step, plan.archs)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = step_lr.lr
         self.optimizer.zero_grad(set_to_none=True)
-        logits = self.model(x, arch)
-        loss = self.loss_fn(logits, y)
-        loss.backward()
+        losses = torch.zeros((), device=x.device)
+        all_logits = []
+        for arch, weight in zip(plan.archs, step_lr.weights):
+            logits = self.model(x, arch)
+            loss = self.loss_fn(logits, y)
+            # FairNAS: gradients of the step's subnets accumulate; CaLR weights each one.
+            (loss * weight if weight != 1.0 else loss).backward()
+            losses += loss.detach()
+            all_logits.append(logits.detach())
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self.optimizer.step()
-        return logits, loss
+        self.optimizer.step(cluster=plan.cluster)
+        return step_lr.lr, torch.cat(all_logits) if len(all_logits) > 1 else all_logits[0], losses

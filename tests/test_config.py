@@ -23,7 +23,11 @@ def test_overrides_parse_yaml_values():
     ("trian.lr=1", "unknown key 'trian' at the top level"),
     ("train.lr=-1", r"train.lr = -1.0 is out of range; allowed: a float > 0.0"),
     ("train.momentum=1.5", r"train.momentum = 1.5 is out of range; allowed: a float in \[0.0, 0.999\]"),
-    ("supernet.bn=foo", "supernet.bn = 'foo' is not allowed; allowed: one of 'batch', 'running'"),
+    ("heuristics.bn=foo", "heuristics.bn = 'foo' is not a registered heuristic; allowed: batch_stats, tracked, "
+                          "recalibrated"),
+    ("heuristics.lr_schedule={name: calr, gamma_prime: 0.5}",
+     r"heuristics.lr_schedule.gamma_prime = 0.5 is out of range; allowed: a float >= 1.0"),
+    ("heuristics.samplng=fairnas", "unknown heuristic slot 'heuristics.samplng'.*did you mean 'sampling'"),
     ("data.train_size=1.5", "data.train_size = 1.5 has the wrong type; allowed: an int >= 1 or null"),
     ("eval.pool_size=some", "eval.pool_size = 'some' is not allowed"),
     ("train.epochs=true", "train.epochs = True has the wrong type"),
@@ -38,8 +42,8 @@ def test_inconsistent_combinations_are_refused():
     with pytest.raises(ConfigError, match="nesterov = true needs train.momentum > 0"):
         load_config(None, ["train.momentum=0"])
     assert load_config(None, ["train.momentum=0", "train.nesterov=false"]).train.momentum == 0
-    with pytest.raises(ConfigError, match="needs supernet.bn = 'running'"):
-        load_config(None, ["eval.bn_recalibration_batches=4"])
+    with pytest.raises(ConfigError, match="needs train.momentum > 0"):
+        load_config(None, ["heuristics.momentum_buffers=ms", "train.momentum=0", "train.nesterov=false"])
 
 
 def test_yaml_duplicate_and_unknown_keys(tmp_path):

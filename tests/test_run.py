@@ -89,7 +89,7 @@ def test_partial_run_with_another_config_is_refused(tmp_path):
 
 
 def test_running_bn_with_recalibration(tmp_path):
-    record = execute_run(tiny("supernet.bn=running", "eval.bn_recalibration_batches=2"), out=tmp_path / "r",
+    record = execute_run(tiny("heuristics.bn.name=recalibrated", "heuristics.bn.batches=2"), out=tmp_path / "r",
                          progress=False)
     assert 0 <= pd.read_csv(record.path / "scores.csv")["supernet_accuracy"].max() <= 100
 

@@ -31,7 +31,8 @@ from bench.evaluate import accuracy
 from bench.groundtruth.table import GroundTruthTable, write_frame_atomic
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Standalone
-from bench.train import Trainer, fixed_arch_sampler
+from bench.heuristics.recipe import standalone_recipe
+from bench.train import Trainer
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ def _train_one(spec: BuildSpec, arch_str: str, seed: int) -> float:
                             in_channels=task.in_channels)
     batches = DeviceBatches(train_set, spec.train.batch_size, pad=task.default_pad,
                             flip=task.default_flip, seed=seed)
-    trainer = Trainer(model, batches, spec.train, seed=seed, progress=False,
-                      sampler=fixed_arch_sampler(space.parse_arch(arch_str)))
+    recipe = standalone_recipe(model.arch, spec.train, len(batches))
+    trainer = Trainer(model, batches, spec.train, recipe, seed=seed, progress=False)
     trainer.fit()
     held_out = DeviceBatches(valid_set, 256, augment=False, shuffle=False, drop_last=False,
                              mean=batches.mean, std=batches.std)

@@ -1,0 +1,61 @@
+"""Assembling the training recipe from a validated config: the objects the trainer calls.
+
+The trainer owns the loop; each heuristic owns one decision (NASLib's split):
+which subnets a step trains (sampler), the learning rate and per-subnet
+weights (LR policy), which momentum buffer a step uses (MS cluster), and
+what happens to unused weights (optimizer mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bench.heuristics.lr_schedule import LRPolicy
+from bench.heuristics.momentum import resolve_edge
+from bench.heuristics.sampling import build_sampler, fixed_arch_sampler
+from bench.spaces import nb201 as space
+
+
+@dataclass
+class Recipe:
+    sampler: object  # plan_epoch(rng, steps) -> list[StepPlan]
+    lr_policy: LRPolicy
+    clusters: int  # momentum buffers (1 = shared)
+    ms_edge: int | None
+    unused: str  # "skip" | "stale"
+    label_smoothing: float
+
+
+def _cluster_of(ms_edge: int | None) -> Callable[[space.Arch], int]:
+    if ms_edge is None:
+        return lambda arch: 0
+    return lambda arch: space.OPS.index(arch.ops[ms_edge])
+
+
+def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
+    """The recipe of a run: ``config`` is a validated RunConfig, ``standalone`` the complexity setting."""
+    h = config.heuristics
+    ms_edge = resolve_edge(h["momentum_buffers"]) if h["momentum_buffers"]["name"] == "ms" else None
+    sampler = build_sampler(h["sampling"], ms_edge, _cluster_of(ms_edge), standalone)
+    return Recipe(
+        sampler=sampler,
+        lr_policy=_lr_policy(config.train, h["lr_schedule"], standalone, steps_per_epoch),
+        clusters=len(space.OPS) if ms_edge is not None else 1,
+        ms_edge=ms_edge,
+        unused=h["unused_params"]["name"],
+        label_smoothing=config.train.label_smoothing,
+    )
+
+
+def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int) -> LRPolicy:
+    total = steps_per_epoch * train.epochs
+    return LRPolicy(selection, train.lr, total, train.warmup_epochs * steps_per_epoch, train.epochs, standalone)
+
+
+def standalone_recipe(arch: space.Arch, train, steps_per_epoch: int) -> Recipe:
+    """Training one fixed cell from scratch (ground-truth building): cosine schedule, shared momentum."""
+    return Recipe(
+        sampler=fixed_arch_sampler(arch),
+        lr_policy=_lr_policy(train, {"name": "cosine", "min_lr": 0.0}, {}, steps_per_epoch),
+        clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing)
