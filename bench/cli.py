@@ -208,6 +208,102 @@ def _heuristic_record(h) -> dict:
     }
 
 
+def _add_grid(sub) -> None:
+    p = sub.add_parser(
+        "grid", help="run a grid of experiments (a spec in ablations/): only the runs not done yet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Expand a grid spec (base config x axes x seeds, include/exclude) into runs, validate "
+                    "every run's config, and execute the runs the grid directory does not hold yet: finished "
+                    "runs are skipped, interrupted ones resume from their checkpoints, failed ones are recorded "
+                    "and skipped (--retry-failed retries them). The spec format is documented in "
+                    "bench/grid/spec.py and the README.",
+        epilog="executors: local processes by default (--jobs N, each pinned to cores/N threads); "
+               "--executor dask starts a local Dask cluster of N workers; --scheduler tcp://HOST:PORT sends "
+               "the runs to an existing Dask cluster (e.g. SLURM through dask-jobqueue; see the README).")
+    p.add_argument("spec", help="grid spec (YAML), or a grid directory (its spec.yaml)")
+    p.add_argument("--out", help="grid directory (default: results/<spec name>)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once (local processes or local Dask workers; "
+                   "default 1)")
+    p.add_argument("--executor", choices=["local", "dask"], default=None,
+                   help="local processes (default) or Dask (a local cluster, or --scheduler)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, "
+                   "e.g. tcp://10.0.0.5:8786 (implies --executor dask)")
+    p.add_argument("--transfer", choices=["shared", "return"], default=None,
+                   help="shared: workers write run directories into the grid directory (they must see it at "
+                        "the same path); return: workers send the run's files back (default with Dask)")
+    p.add_argument("--data-dir", help="data directory (cifar10/, nb201/); default: $BENCH_DATA_DIR")
+    p.add_argument("--retry-failed", action="store_true", help="run the failed runs again")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs, which are done, and a cost estimate; run nothing")
+    p.add_argument("--no-measure", action="store_true",
+                   help="with --dry-run: do not time a few steps where no finished run gives an estimate")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_cmd_grid)
+
+
+def _cmd_grid(args) -> int:
+    from bench.config import ConfigError
+    from bench.grid import load_grid
+    from bench.grid.runner import dry_run, run_grid
+    from bench.grid.worker import usable_cpus
+
+    spec = Path(args.spec)
+    grid_dir = args.out
+    if spec.is_dir():
+        grid_dir = grid_dir or str(spec)
+        spec = spec / "spec.yaml"
+    grid = load_grid(spec)
+    grid_dir = grid_dir or str(Path("results") / grid.spec.name)
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    if args.scheduler and executor != "dask":
+        raise ConfigError("--scheduler needs --executor dask (or no --executor)")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs = {args.jobs}: at least 1")
+    if args.dry_run:
+        threads = max(1, usable_cpus() // args.jobs) if not args.scheduler else None
+        print(dry_run(grid, grid_dir, slots=args.jobs, threads=threads, measure=not args.no_measure,
+                      retry_failed=args.retry_failed))
+        return 0
+    from bench.grid.executors import RETURN, SHARED, dask_backend, local_backend
+
+    if executor == "local":
+        def backend():
+            return local_backend(args.jobs, transfer=args.transfer or SHARED)
+    else:
+        def backend():
+            return dask_backend(args.scheduler, jobs=args.jobs, transfer=args.transfer or RETURN)
+    report = run_grid(grid, grid_dir, backend, data_dir=args.data_dir, retry_failed=args.retry_failed,
+                      progress=not args.quiet)
+    print(report.summary())
+    if report.done_before + len(report.trained) == report.total:
+        print(f"next: bench collect {grid_dir}")
+    return 0 if report.complete else 1
+
+
+def _add_collect(sub) -> None:
+    p = sub.add_parser("collect", help="gather a grid's runs into tables (runs.parquet, scores.parquet)",
+                       description="Writes GRID_DIR/runs.parquet (one row per run: config columns, metrics, cost, "
+                                   "failure reason, code version), GRID_DIR/scores.parquet (one row per scored "
+                                   "subnet) and GRID_DIR/history.parquet (one row per epoch); they read back with "
+                                   "pandas.read_parquet.")
+    p.add_argument("grid_dir", help="grid directory (bench grid --out)")
+    p.add_argument("--metric", default="kendall_tau", help="metric of the printed summary (default kendall_tau)")
+    p.set_defaults(func=_cmd_collect)
+
+
+def _cmd_collect(args) -> int:
+    from bench.grid.collect import HISTORY_TABLE, RUNS_TABLE, SCORES_TABLE, collect, summary
+
+    runs, scores = collect(args.grid_dir)
+    ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+    root = Path(args.grid_dir)
+    print(f"collected {len(runs)} runs ({ok} ok, {len(runs) - ok} failed) and {len(scores)} subnet scores:")
+    for name in (RUNS_TABLE, SCORES_TABLE, HISTORY_TABLE):
+        print(f"  {root / name}")
+    print(summary(runs, args.metric))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -216,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "against tabular-benchmark ground truth.")
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_run, _add_heuristics, _add_complexity, _add_data, _add_groundtruth, _add_perf):
+    for add in (_add_run, _add_grid, _add_collect, _add_heuristics, _add_complexity, _add_data,
+                _add_groundtruth, _add_perf):
         add(sub)
     return parser
 

@@ -88,6 +88,21 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class DiagnosticsConfig:
+    """Gradient statistics collected during training (see bench.metrics.gradients)."""
+
+    grad_stats: bool = option(True, "collect the windowed gradient std and successive cosine similarity")
+    grad_tensor: str = option("stem.0.weight", "the shared tensor whose gradient is observed (default: the "
+                              "first layer every subnet uses)")
+    grad_window: int = option(20, "steps per window of the gradient std (W)", low=2)
+    grad_interval: int = option(1, "observe every k-th step (thins the cost for large tensors)", low=1)
+    gm_every: int = option(0, "compute the gradient-matching score matrix of gm_edge at the end of every k-th "
+                           "epoch and of the last (0: never)", low=0)
+    gm_edge: int = option(0, "edge whose ops the GM score matrix compares", low=0, high=5)
+    gm_batches: int = option(10, "batches the GM scores are averaged over (R; GM-NAS used 100)", low=1)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One experiment: train a supernet, score its subnets, compare with the ground truth.
 
@@ -102,6 +117,7 @@ class RunConfig:
     supernet: SupernetConfig = section(SupernetConfig)
     train: TrainConfig = section(TrainConfig)
     eval: EvalConfig = section(EvalConfig)
+    diagnostics: DiagnosticsConfig = section(DiagnosticsConfig)
     heuristics: dict = field(default_factory=default_selection, metadata={
         "help": "one registered heuristic per slot of the training recipe (bench heuristics lists them)",
         "validator": validate_selection})

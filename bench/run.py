@@ -36,6 +36,7 @@ from bench.environment import environment_info
 from bench.evaluate import score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics.recipe import build_recipe
+from bench.metrics.gradients import GradientStats
 from bench.metrics import (
     complexity_bias,
     complexity_bias_matched,
@@ -151,6 +152,7 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     recipe = build_recipe(config, task.standalone.as_kwargs(), len(batches))
     trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
                       progress=progress)
+    attach_diagnostics(trainer, config, recipe)
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
@@ -169,10 +171,37 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     metrics = compute_metrics(frame, config, table, column)
     metrics.update(train_seconds=sum(r.seconds for r in history), score_seconds=score_seconds,
                    images_trained=sum(r.images for r in history), epochs=len(history))
+    metrics.update(write_diagnostics(trainer, partial))
     (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
     _publish(partial, final)
     return RunRecord(final, metrics)
+
+
+def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:
+    d = config.diagnostics
+    mgcs = config.heuristics["sampling"]["name"] == "mgcs"
+    if d.grad_stats or mgcs:
+        trainer.grad_stats = GradientStats(trainer.model, d.grad_tensor, d.grad_window, d.grad_interval,
+                                           per_cluster=recipe.clusters > 1,
+                                           mgcs_epoch=config.train.epochs - 1 if mgcs else None)
+    if d.gm_every > 0:
+        trainer.gm_probe = (d.gm_every, d.gm_edge, d.gm_batches)
+
+
+def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
+    """Gradient tables into the run directory; their summary for metrics.json."""
+    summary = {}
+    if trainer.grad_stats is not None:
+        trainer.grad_stats.table().to_csv(run_dir / "gradient_stats.csv", index=False)
+        summary.update(trainer.grad_stats.summary(mgcs_labels=("A1", "A3", "A5")))
+    if trainer.gm_matrices:
+        rows = [{"epoch": epoch, "op_a": a, "op_b": b, "score": matrix[i][j]}
+                for epoch, matrix in sorted(trainer.gm_matrices.items())
+                for i, a in enumerate(space.OPS) for j, b in enumerate(space.OPS)]
+        pd.DataFrame(rows).to_csv(run_dir / "gm_scores.csv", index=False)
+        summary["gm_edge"] = trainer.gm_probe[1]
+    return summary
 
 
 def build_supernet(config: RunConfig, task: Task) -> NB201Supernet:

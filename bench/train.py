@@ -37,6 +37,7 @@ from bench.heuristics.sampling import StepPlan
 CHECKPOINT_NAME = "checkpoint.pt"
 SAMPLER_STREAM = 1  # the generator stream of subnet sampling
 TORCH_STREAM = 2  # offset of the torch generator (drop-path masks) from the data seed
+GM_STREAM = 3  # the generator stream of the GM probe's paths
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
@@ -85,6 +86,9 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         self.state = TrainState()
         self.epoch_hooks: list[Callable[[int], None]] = []
+        self.grad_stats = None  # a bench.metrics.gradients.GradientStats, attached by the run
+        self.gm_probe = None  # (every, edge, batches): GM score matrices at the end of epochs
+        self.gm_matrices: dict[int, list[list[float]]] = {}
 
     # -- checkpointing ---------------------------------------------------------------
     def checkpoint_path(self) -> Path | None:
@@ -99,6 +103,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "epochs_done": self.state.epochs_done,
             "history": [vars(r) for r in self.state.history],
+            "grad_stats": self.grad_stats.state_dict() if self.grad_stats is not None else None,
+            "gm_matrices": self.gm_matrices,
         }
         tmp = path.with_suffix(".tmp")
         torch.save(payload, tmp)
@@ -112,6 +118,9 @@ class Trainer:
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.state = TrainState(payload["epochs_done"], [EpochRecord(**r) for r in payload["history"]])
+        if self.grad_stats is not None and payload.get("grad_stats") is not None:
+            self.grad_stats.load_state_dict(payload["grad_stats"])
+        self.gm_matrices = payload.get("gm_matrices", {})
         return True
 
     # -- the loop ------------------------------------------------------------------------
@@ -120,10 +129,22 @@ class Trainer:
             record = self.train_epoch(epoch)
             self.state.history.append(record)
             self.state.epochs_done = epoch + 1
+            self._probe_gm(epoch)
             self.save_checkpoint()
             for hook in self.epoch_hooks:
                 hook(epoch)
         return self.state.history
+
+    def _probe_gm(self, epoch: int) -> None:
+        if self.gm_probe is None:
+            return
+        every, edge, batches = self.gm_probe
+        if (epoch + 1) % every == 0 or epoch + 1 == self.config.epochs:
+            from bench.metrics.gradients import gm_score_matrix
+
+            rng = epoch_rng(self.seed, epoch, GM_STREAM)
+            self.gm_matrices[epoch + 1] = gm_score_matrix(self.model, self.batches, edge, batches, rng,
+                                                          self.loss_fn).tolist()
 
     def train_epoch(self, epoch: int) -> EpochRecord:
         self.model.train()
@@ -169,6 +190,10 @@ class Trainer:
             (loss * weight if weight != 1.0 else loss).backward()
             losses += loss.detach()
             all_logits.append(logits.detach())
+            if self.grad_stats is not None:
+                self.grad_stats.after_subnet(step // self.steps_per_epoch)
+        if self.grad_stats is not None:
+            self.grad_stats.after_step(step // self.steps_per_epoch, step, plan.cluster)
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step(cluster=plan.cluster)

@@ -11,7 +11,8 @@ from bench.data import DataError
 from bench.run import config_hash, execute_run
 from bench.train import Trainer
 
-TINY = ["train.epochs=2", "supernet.C=4", "supernet.N=1", "eval.pool_size=10", "train.batch_size=128"]
+TINY = ["train.epochs=2", "supernet.C=4", "supernet.N=1", "eval.pool_size=10", "train.batch_size=128",
+        "diagnostics.grad_window=2"]
 
 
 def tiny(*extra):
@@ -32,7 +33,8 @@ def test_run_writes_a_complete_record(tmp_path):
     assert list(scores.columns) == ["arch_str", "supernet_accuracy", "ground_truth", "params", "flops"]
     assert len(scores) == 10 and scores["params"].min() > 0
     metrics = json.loads((run / "metrics.json").read_text())
-    for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "complexity_bias", "train_seconds"):
+    for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "complexity_bias", "complexity_bias_matched",
+                "complexity_convergence_correlation", "grad_std", "grad_cos_successive", "train_seconds"):
         assert key in metrics
     assert -1 <= metrics["kendall_tau"] <= 1
     env = json.loads((run / "environment.json").read_text())
@@ -73,6 +75,8 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(pd.read_csv(whole.path / "scores.csv"), pd.read_csv(resumed.path / "scores.csv"))
     h1, h2 = pd.read_csv(whole.path / "history.csv"), pd.read_csv(resumed.path / "history.csv")
     assert h1["loss"].tolist() == h2["loss"].tolist()
+    pd.testing.assert_frame_equal(pd.read_csv(whole.path / "gradient_stats.csv"),
+                                  pd.read_csv(resumed.path / "gradient_stats.csv"))
 
 
 def test_complete_run_is_not_trained_again(tmp_path, monkeypatch):

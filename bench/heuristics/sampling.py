@@ -24,8 +24,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from bench.heuristics.registry import Heuristic, Param, register, register_slot
+from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
 from bench.spaces import nb201 as space
+from bench.validation import ConfigError
 
 register_slot("sampling", "which subnets each training step trains", default="spos")
 
@@ -44,6 +45,20 @@ register(Heuristic(
     "its complexity", "Jeon et al., CVPR 2025 (CaLR+MS), supplement Table G",
     "temporal / decoupled / static sampling (non-uniform)",
     {"complexity": Param(str, "params", "complexity measure of the stand-alone network", choices=("params", "flops"))}))
+
+
+register(Heuristic(
+    "mgcs", "sampling", "diagnostic, not a training method: the subnets A_0, A_1, A_3, A_5 (n random edges of "
+    "A_0 changed) trained together every step, for the MGCS gradient-similarity experiment",
+    "Jeon et al., CVPR 2025 (CaLR+MS), supplement Sec. C.6, Table I", "diagnostic",
+    {"seed": Param(int, 0, "seed of A_0 and of the changed edges", low=0)}))
+
+
+@compatibility_rule
+def _mgcs_is_one_cluster(selection, config) -> None:
+    if selection["sampling"]["name"] == "mgcs" and selection["momentum_buffers"]["name"] == "ms":
+        raise ConfigError("heuristics.sampling = 'mgcs' trains A_0..A_5 together in every step, so a step has no "
+                          "single MS cluster; use heuristics.momentum_buffers = 'shared'")
 
 
 @dataclass(frozen=True)
@@ -107,18 +122,27 @@ def space_complexity(measure: str, setting: dict) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def fixed_arch_sampler(arch: space.Arch):
+def fixed_arch_sampler(arch: space.Arch) -> "FixedSetSampler":
     """Always the same subnet: trains a stand-alone network with the supernet loop."""
+    return FixedSetSampler((arch,))
 
-    class _Fixed:
-        def plan_epoch(self, rng, steps: int) -> list[StepPlan]:
-            return [StepPlan(0, (arch,))] * steps
 
-    return _Fixed()
+class FixedSetSampler:
+    """The same subnets, all trained in every step (the MGCS experiment)."""
+
+    def __init__(self, archs: tuple[space.Arch, ...]):
+        self.archs = archs
+
+    def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
+        return [StepPlan(0, self.archs)] * steps
 
 
 def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, setting: dict):
     name = selection["name"]
+    if name == "mgcs":
+        from bench.metrics.gradients import mgcs_subnets
+
+        return FixedSetSampler(mgcs_subnets(selection["seed"]))
     if name == "spos":
         return UniformSampler(cluster_of)
     if name == "fairnas":

@@ -1,0 +1,167 @@
+"""Gather a grid directory's runs into tables (pandas, saved as Parquet).
+
+:func:`collect` returns, and ``bench collect GRID_DIR`` writes:
+
+- ``runs.parquet``: one row per run, finished or failed: ``key``, ``label``,
+  ``setting`` (the label without the seed), ``in_spec`` (whether the spec last
+  run lists it; runs of an earlier version of the spec are kept),
+  ``status`` (``ok`` / ``failed``), ``error_type`` and ``error`` (the failure
+  reason), ``attempts``; the resolved config flattened into dotted columns
+  (``seed``, ``train.lr``, ``heuristics.lr_schedule.name``,
+  ``heuristics.lr_schedule.gamma_prime``, ...; a heuristic's parameters are
+  empty where another heuristic is selected); the metrics (``kendall_tau``,
+  ``sparse_kendall_tau``, ``spearman``, ``complexity_bias``, ...); the cost
+  (``train_seconds``, ``score_seconds``, ``images_trained``, ``epochs``, and
+  ``run_seconds``: their total, or a failed attempt's wall time); and the code
+  version (``code_version``, ``bench_version``, ``git_commit``, ``git_dirty``)
+  with ``device`` and ``finished_at``;
+- ``scores.parquet``: one row per scored subnet per run: ``key``, ``label``,
+  ``setting``, ``seed``, then the run's ``scores.csv`` columns (``arch_str``,
+  ``supernet_accuracy``, ``ground_truth``, ``params``, ``flops``);
+- ``history.parquet``: one row per epoch per run (``key``, ``label``, ``seed``
+  and the columns of ``history.csv``).
+
+They read back with plain pandas: ``pd.read_parquet(GRID_DIR / "runs.parquet")``.
+Columns that mix numbers and words in a config key (``eval.pool_size``: 200 or
+``all``) are stored as text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from bench.grid.store import GridDir
+from bench.validation import ConfigError
+
+RUNS_TABLE = "runs.parquet"
+SCORES_TABLE = "scores.parquet"
+HISTORY_TABLE = "history.parquet"
+FIRST_COLUMNS = ["key", "label", "setting", "in_spec", "status", "error_type", "error", "attempts", "seed"]
+COST_COLUMNS = ["train_seconds", "score_seconds", "run_seconds", "images_trained", "epochs"]
+CODE_COLUMNS = ["code_version", "bench_version", "git_commit", "git_dirty", "device", "finished_at"]
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _setting(label: str) -> str:
+    return ",".join(part for part in label.split(",") if not part.startswith("seed=")) or "base"
+
+
+def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(runs, scores)`` of a grid directory (see the module docstring); with ``write``, also the Parquet files."""
+    gd = GridDir(Path(grid_dir))
+    if not gd.root.is_dir():
+        raise ConfigError(f"{gd.root} is not a grid directory (bench grid SPEC --out {gd.root} makes one)")
+    manifest = {r["key"]: r for r in gd.manifest().get("runs", [])}
+    rows, scores, histories = [], [], []
+    for key in gd.done_keys():
+        run = gd.run_dir(key)
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        metrics = json.loads((run / "metrics.json").read_text())
+        env_path = run / "environment.json"
+        env = json.loads(env_path.read_text()) if env_path.is_file() else {}
+        label = manifest.get(key, {}).get("label") or config.get("name", key)
+        row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
+               "status": "ok", "error_type": None, "error": None, "attempts": None}
+        row.update(flatten(config))
+        row.update(metrics)
+        row["run_seconds"] = metrics.get("train_seconds", 0.0) + metrics.get("score_seconds", 0.0)
+        row.update(_code(env))
+        rows.append(row)
+        ids = {"key": key, "label": label, "setting": row["setting"], "seed": config.get("seed")}
+        if (run / "scores.csv").is_file():
+            scores.append(pd.read_csv(run / "scores.csv").assign(**ids))
+        if (run / "history.csv").is_file():
+            histories.append(pd.read_csv(run / "history.csv").assign(**ids))
+    for key in gd.failed_keys():
+        failure = gd.read_failure(key)
+        label = manifest.get(key, {}).get("label") or failure.get("label") or key
+        row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
+               "status": "failed", "error_type": failure.get("error_type"), "error": failure.get("error"),
+               "attempts": failure.get("attempts"), "run_seconds": failure.get("seconds"),
+               "code_version": failure.get("code_version"), "finished_at": failure.get("failed_at")}
+        row.update(flatten(failure.get("config") or {}))
+        rows.append(row)
+
+    runs = _order(pd.DataFrame(rows)) if rows else pd.DataFrame(columns=FIRST_COLUMNS)
+    runs = _text_if_mixed(runs)
+    ids = ["key", "label", "setting", "seed"]
+    scores_df = _front(pd.concat(scores, ignore_index=True), ids) if scores else pd.DataFrame(columns=ids)
+    history_df = _front(pd.concat(histories, ignore_index=True), ids) if histories else pd.DataFrame(columns=ids)
+    if write:
+        _write_parquet(runs, gd.root / RUNS_TABLE)
+        _write_parquet(scores_df, gd.root / SCORES_TABLE)
+        _write_parquet(history_df, gd.root / HISTORY_TABLE)
+    return runs, scores_df
+
+
+def _code(env: dict) -> dict:
+    git = env.get("git") or {}
+    commit = git.get("commit")
+    version = env.get("bench_version")
+    code = version
+    if version and commit:
+        code = f"{version}+{commit[:12]}" + (".dirty" if git.get("dirty") else "")
+    return {"code_version": code, "bench_version": version, "git_commit": commit, "git_dirty": git.get("dirty"),
+            "device": env.get("device"), "finished_at": env.get("date")}
+
+
+def _order(frame: pd.DataFrame) -> pd.DataFrame:
+    config_cols = [c for c in frame.columns if "." in c or c == "name"]
+    first = [c for c in FIRST_COLUMNS if c in frame.columns]
+    last = [c for c in COST_COLUMNS + CODE_COLUMNS if c in frame.columns]
+    metric_cols = [c for c in frame.columns if c not in first + config_cols + last]
+    return frame[first + config_cols + metric_cols + last]
+
+
+def _front(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[columns + [c for c in frame.columns if c not in columns]]
+
+
+def _text_if_mixed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding several kinds of value (200 and 'all') become text, so Parquet can store them."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        kinds = {type(v).__name__ for v in frame[column] if v is not None and not _is_nan(v)}
+        kinds = {"number" if k in ("int", "float") else k for k in kinds}
+        if len(kinds) > 1 or kinds - {"str", "bool", "number"}:
+            frame[column] = [None if v is None or _is_nan(v) else str(v) for v in frame[column]]
+        elif kinds == {"number"}:
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def summary(runs: pd.DataFrame, metric: str = "kendall_tau") -> str:
+    """Per setting: runs, mean and spread of ``metric`` over seeds (what `bench collect` prints)."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    if ok.empty or metric not in ok:
+        return "no finished runs"
+    table = ok.groupby("setting")[metric].agg(["count", "mean", "std", "min", "max"])
+    table = table.rename(columns={"count": "runs"})
+    return f"{metric} per setting (over seeds):\n" + table.to_string(float_format=lambda v: f"{v:.3f}")

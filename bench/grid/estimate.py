@@ -1,0 +1,188 @@
+"""Rough cost estimates of a grid's runs, for ``bench grid --dry-run`` and the progress display.
+
+A run's cost is estimated, in this order, from:
+
+1. ``same setting``: finished runs in the grid directory whose config equals
+   this run's but for seed and name (their mean ``train_seconds +
+   score_seconds``);
+2. ``finished runs' throughput``: finished runs with the same dataset,
+   supernet width and depth and batch size; their images trained per second
+   and subnet-images scored per second, applied to this run's work (epochs x
+   batches x images, FairNAS counted as 5 subnets per image; pool size x
+   held-out images);
+3. ``timed here``: a few training steps of this run's recipe and the scoring
+   of a few subnets on synthetic images of the dataset's shape, timed on this
+   machine with the threads a run will get (the measurement of ``bench perf``,
+   on the run's own setting);
+4. otherwise unknown.
+
+The figures are for this machine (or wherever the finished runs ran) and
+ignore data loading and start-up; treat them as the right order of magnitude.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+import yaml
+
+from bench.config import RunConfig, to_dict
+from bench.grid.store import GridDir
+
+TRAIN_SET_SIZES = {"digits": 1797, "cifar10": 50000}  # images in each dataset's training set
+TABLE_SIZES = {"digits": 200, "cifar10": 15625}  # cells in the default ground-truth table ('all')
+FAIRNAS_SUBNETS = 5  # subnets per step: one per NB201 op
+TIMED_STEPS = 8
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float | None
+    how: str
+
+
+@dataclass(frozen=True)
+class Rates:
+    train_images_per_s: float
+    score_subnet_images_per_s: float
+
+
+def work(config: RunConfig) -> tuple[int, int]:
+    """(images to train, subnet-images to score) of a run, from its config alone."""
+    n = TRAIN_SET_SIZES[config.data.dataset]
+    train_size, valid_size = config.data.train_size, config.data.valid_size
+    if train_size is None and valid_size is None:
+        train_size = valid_size = n // 2
+    elif train_size is None:
+        train_size = n - valid_size
+    elif valid_size is None:
+        valid_size = n - train_size
+    train = max(1, round(config.data.portion * train_size)) if config.data.portion < 1 else train_size
+    steps = max(1, train // config.train.batch_size)
+    per_step = FAIRNAS_SUBNETS if config.heuristics["sampling"]["name"] == "fairnas" else 1
+    images = config.train.epochs * steps * config.train.batch_size * per_step
+    held_out = config.data.eval_images or valid_size
+    pool = TABLE_SIZES[config.data.dataset] if config.eval.pool_size == "all" else config.eval.pool_size
+    return images, pool * held_out
+
+
+def setting_id(config_dict: dict) -> str:
+    """A run's setting: its config without seed and name."""
+    d = {k: v for k, v in config_dict.items() if k not in ("seed", "name")}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _shape_group(config: RunConfig) -> tuple:
+    return (config.data.dataset, config.supernet.C, config.supernet.N, config.train.batch_size)
+
+
+def _finished(grid_dir: GridDir) -> list[tuple[RunConfig, dict]]:
+    from bench.config import build_config
+
+    out = []
+    for key in grid_dir.done_keys():
+        run = grid_dir.run_dir(key)
+        try:
+            config = build_config(yaml.safe_load((run / "config.yaml").read_text()))
+            metrics = json.loads((run / "metrics.json").read_text())
+        except Exception:  # noqa: BLE001 - a run of an older schema: not usable for estimates
+            continue
+        out.append((config, metrics))
+    return out
+
+
+def estimate_runs(runs, grid_dir: GridDir | None, threads: int | None = None, measure: bool = True
+                  ) -> dict[str, Estimate]:
+    """An :class:`Estimate` per run key (see the module docstring for how)."""
+    finished = _finished(grid_dir) if grid_dir is not None else []
+    by_setting: dict[str, list[float]] = {}
+    totals: dict[tuple, list[float]] = {}
+    for config, m in finished:
+        by_setting.setdefault(setting_id(to_dict(config)), []).append(m["train_seconds"] + m["score_seconds"])
+        images, subnet_images = work(config)
+        t = totals.setdefault(_shape_group(config), [0.0, 0.0, 0.0, 0.0])
+        t[0] += m.get("images_trained", images)
+        t[1] += m["train_seconds"]
+        t[2] += subnet_images
+        t[3] += m["score_seconds"]
+    rates = {g: Rates(t[0] / max(t[1], 1e-9), t[2] / max(t[3], 1e-9)) for g, t in totals.items()}
+
+    estimates = {}
+    timed: dict[tuple, Rates | None] = {}
+    for run in runs:
+        same = by_setting.get(setting_id(to_dict(run.config)))
+        if same:
+            estimates[run.key] = Estimate(sum(same) / len(same), f"same setting ({len(same)} finished)")
+            continue
+        group = _shape_group(run.config)
+        how = "finished runs' throughput"
+        rate = rates.get(group)
+        if rate is None and measure:
+            if group not in timed:
+                timed[group] = time_setting(run.config, threads)
+            rate, how = timed[group], "timed here"
+        if rate is None:
+            estimates[run.key] = Estimate(None, "unknown")
+            continue
+        images, subnet_images = work(run.config)
+        seconds = images / rate.train_images_per_s + subnet_images / rate.score_subnet_images_per_s
+        estimates[run.key] = Estimate(seconds, how)
+    return estimates
+
+
+def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIMED_STEPS) -> Rates | None:
+    """Training and scoring throughput of ``config``'s recipe on synthetic images of its dataset's shape."""
+    import torch
+
+    from bench.data import DeviceBatches
+    from bench.evaluate import score_pool
+    from bench.heuristics.recipe import build_recipe
+    from bench.perf import synthetic_images
+    from bench.run import build_supernet, resolve_device
+    from bench.spaces import nb201 as space
+    from bench.tasks import get_task
+    from bench.train import Trainer
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        task = get_task(config.data.dataset)
+        shape = task.standalone
+        device = resolve_device(config.train.device)
+        batch = config.train.batch_size
+        images = synthetic_images(steps * batch, size=shape.input_size, channels=shape.in_channels)
+        batches = DeviceBatches(images, batch, device, seed=0, pad=task.default_pad, flip=task.default_flip)
+        torch.manual_seed(0)
+        model = build_supernet(config, task).to(device)
+        recipe = build_recipe(config, shape.as_kwargs(), len(batches))
+        trainer = Trainer(model, batches, config.train, recipe, seed=0, progress=False)
+        trainer.train_epoch(0)  # warm-up
+        start = time.perf_counter()
+        record = trainer.train_epoch(1)
+        train_rate = record.images / (time.perf_counter() - start)
+        held_out = DeviceBatches(synthetic_images(512, size=shape.input_size, channels=shape.in_channels, seed=1),
+                                 config.eval.batch_size, device, augment=False, shuffle=False, drop_last=False)
+        pool = space.sample_archs(3, seed=0)
+        start = time.perf_counter()
+        score_pool(model, pool, held_out, progress=False)
+        score_rate = len(pool) * 512 / (time.perf_counter() - start)
+        return Rates(train_rate, score_rate)
+    except Exception:  # noqa: BLE001 - an estimate is optional; the run itself reports real problems
+        return None
+    finally:
+        torch.set_num_threads(previous)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

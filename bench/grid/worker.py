@@ -1,0 +1,198 @@
+"""What a worker does with one run: pin threads, execute it, log it, and report how it went.
+
+:func:`run_task` runs in a worker process (a local process pool or a Dask
+worker). It never raises for a failed run: an exception (a NaN loss raises
+``FloatingPointError`` in the trainer) comes back as an outcome with its type,
+message and traceback, so the grid records it and goes on.
+
+Two ways the finished run directory reaches the grid directory:
+
+- ``shared`` (local processes, or a cluster whose workers see the grid
+  directory at the same path): the worker executes the run straight into
+  ``GRID_DIR/runs/<key>`` (``<key>.partial`` until complete), so checkpoints
+  live in the grid directory and a rerun resumes them from any worker;
+- ``return`` (the default with Dask): the worker executes the run in a
+  local scratch directory (``$BENCH_SCRATCH_DIR``, else the temp directory)
+  and returns the run directory's small files (config, history, scores,
+  metrics, environment; not ``checkpoint.pt``) to the client, which writes
+  them. It needs no shared file system, which clusters often lack or mount at
+  other paths; the price is that an interrupted run resumes only where the
+  same worker machine (or a shared ``BENCH_SCRATCH_DIR``) holds its checkpoint,
+  and that the supernet weights stay behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+SCRATCH_ENV = "BENCH_SCRATCH_DIR"
+CHECKPOINT_FILE = "checkpoint.pt"
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (plain data: it travels to other processes and machines)."""
+
+    key: str
+    label: str
+    config: dict  # the resolved config (bench.config.to_dict), validated again by the worker
+    data_dir: str | None
+    run_dir: str | None = None  # shared: GRID_DIR/runs/<key>; None: return the files
+    log_file: str | None = None  # shared: GRID_DIR/logs/<key>.log
+    scratch: str | None = None  # return: where the run is executed (None: $BENCH_SCRATCH_DIR or the temp dir)
+    threads: int | None = None  # torch threads for the run; None: decided on the worker (see worker_threads)
+
+    @property
+    def returns_files(self) -> bool:
+        return self.run_dir is None
+
+
+@dataclass
+class RunOutcome:
+    key: str
+    ok: bool
+    seconds: float
+    host: str
+    threads: int
+    metrics: dict | None = None
+    error: dict | None = None  # type, message, traceback, host, seconds, code_version
+    files: dict[str, bytes] | None = None  # return mode: the run directory's files but the checkpoint
+    log: str | None = None  # return mode: the text this attempt added to the run's log
+
+
+def pin_threads(threads: int) -> None:
+    """Limit this process's math libraries to ``threads`` threads (so N jobs share the cores, not N times them)."""
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # only possible before any inter-op work in the process
+        torch.set_num_interop_threads(1)
+
+
+def usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def worker_threads() -> int:
+    """Threads for a run on a Dask worker: this host's CPUs over the task slots of all workers on the host."""
+    cpus = usable_cpus()
+    try:
+        from distributed import get_client, get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return cpus
+    host = worker.address.rsplit(":", 1)[0]
+    try:
+        workers = get_client().scheduler_info(n_workers=-1)["workers"]
+        slots = sum(w["nthreads"] for address, w in workers.items() if address.rsplit(":", 1)[0] == host)
+    except Exception:  # noqa: BLE001 - scheduler unreachable: this worker's own slots are a fair guess
+        slots = worker.state.nthreads
+    return max(1, cpus // max(1, slots))
+
+
+def scratch_dir(task: RunTask) -> Path:
+    root = task.scratch or os.environ.get(SCRATCH_ENV) or Path(tempfile.gettempdir()) / "bench-grid-scratch"
+    return Path(root)
+
+
+def run_task(task: RunTask) -> RunOutcome:
+    """Execute one run; never raises for a failure of the run itself (see the module docstring)."""
+    start = time.perf_counter()
+    threads = task.threads or worker_threads()
+    pin_threads(threads)
+    host = socket.gethostname()
+    if task.returns_files:
+        scratch = scratch_dir(task)
+        out, log_path = scratch / task.key, scratch / f"{task.key}.log"
+    else:
+        out, log_path = Path(task.run_dir), Path(task.log_file)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    outcome = RunOutcome(task.key, ok=False, seconds=0.0, host=host, threads=threads)
+    with log_path.open("a", buffering=1) as stream, _run_logger(task.key, stream) as log:
+        log.info("run %s  %s", task.key, task.label)
+        log.info("host %s, pid %d, torch threads %d, output %s", host, os.getpid(), threads, out)
+        if (out.with_name(out.name + ".partial") / CHECKPOINT_FILE).is_file():
+            log.info("a checkpoint of an interrupted attempt exists: resuming from it")
+        try:
+            from bench.config import build_config
+            from bench.run import execute_run
+
+            with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+                config = build_config(task.config)
+                record = execute_run(config, data_dir=task.data_dir, out=out, progress=False)
+        except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the grid goes on
+            outcome.seconds = time.perf_counter() - start
+            outcome.error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(),
+                             "host": host, "seconds": outcome.seconds, "code_version": code_version()}
+            log.error("FAILED after %.1f s: %s: %s\n%s", outcome.seconds, type(exc).__name__, exc,
+                      outcome.error["traceback"].rstrip())
+        else:
+            outcome.ok = True
+            outcome.metrics = record.metrics
+            outcome.seconds = time.perf_counter() - start
+            _log_result(log, record.path, record.metrics, outcome.seconds)
+
+    if task.returns_files:
+        # The scratch log holds only text not yet delivered (an attempt killed before it returned included).
+        outcome.log = log_path.read_text()
+        log_path.unlink(missing_ok=True)
+        if outcome.ok:
+            outcome.files = {p.name: p.read_bytes() for p in sorted(out.iterdir())
+                             if p.is_file() and p.name != CHECKPOINT_FILE}
+            shutil.rmtree(out, ignore_errors=True)
+    return outcome
+
+
+@contextlib.contextmanager
+def _run_logger(key: str, stream: io.TextIOBase):
+    log = logging.getLogger(f"bench.grid.run.{key}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+
+
+def _log_result(log: logging.Logger, path: Path, metrics: dict, seconds: float) -> None:
+    import pandas as pd
+
+    history = path / "history.csv"
+    if history.is_file():
+        frame = pd.read_csv(history)
+        log.info("history (per epoch):\n%s", frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("kendall_tau", "sparse_kendall_tau", "spearman")
+                      if isinstance(metrics.get(k), float))
+    log.info("done in %.1f s (train %.1f s, score %.1f s): %s", seconds, metrics.get("train_seconds", 0.0),
+             metrics.get("score_seconds", 0.0), shown)
+
+
+def code_version() -> str:
+    """``<bench version>+<git commit[:12]>[.dirty]`` of the code running here."""
+    from bench import __version__
+    from bench.environment import git_commit
+
+    git = git_commit()
+    if not git.get("commit"):
+        return __version__
+    return f"{__version__}+{git['commit'][:12]}" + (".dirty" if git.get("dirty") else "")

@@ -1,0 +1,208 @@
+"""Gradient diagnostics collected during supernet training.
+
+- Gradient std (CaLR+MS paper, Jeon et al., CVPR 2025, Sec. 3.3 and Fig. 2:
+  the noise that feeds a momentum buffer). Our operationalization, as the
+  REFERENCE notes define it: over a window of W consecutive steps of one
+  stream, the element-wise standard deviation of a fixed shared tensor's
+  gradient across the steps, averaged over its elements. The single stream is
+  every step; with MS each cluster's steps form their own stream. The default
+  tensor is the first layer every subnet shares (NB201: the stem convolution,
+  ``stem.0.weight``), the "first layer" of the paper's MGCS experiment.
+- Cosine similarity between successive gradients of the same stream (the
+  gradient consistency the MS paper argues for, Fig. 6).
+- MGCS (supplement Sec. C.6, Table I): subnets A_0, A_1, A_3, A_5 trained
+  together (gradients accumulated per step); during the last epoch, the mean
+  over steps of cos(g(A_0), g(A_n)) of the first layer's gradients. The paper
+  reports 0.60, 0.27, 0.09 for n = 1, 3, 5.
+- The gradient-matching (GM) score matrix of an edge (Hu et al., ICLR 2022,
+  Sec. 3.2, Eq. (2)): the ops of one edge forced one at a time on the same
+  batch and the same path elsewhere; the cosine similarity of the gradients
+  of the shared weights (every other searchable edge and the fixed blocks,
+  stem and classifier excluded), averaged over R batches.
+
+Cost: a window holds W copies of one tensor (the stem: 432 numbers at C=16),
+so the default statistics cost a copy per step; ``interval`` thins them for
+large tensors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.spaces import nb201 as space
+
+DEFAULT_TENSOR = "stem.0.weight"
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Cosine similarity of two tensors taken as flat vectors (0 when either is all zeros)."""
+    a, b = a.flatten().double(), b.flatten().double()
+    norm = a.norm() * b.norm()
+    return float(a @ b / norm) if norm > 0 else 0.0
+
+
+def window_std(grads: Sequence[torch.Tensor]) -> float:
+    """Element-wise std (ddof=1) across the window's gradients, averaged over elements."""
+    stacked = torch.stack([g.flatten().double() for g in grads])
+    return float(stacked.std(dim=0, unbiased=True).mean())
+
+
+class GradientStats:
+    """Collects the windowed gradient std and successive cosine per stream, and MGCS when asked.
+
+    The trainer calls :meth:`after_subnet` after each subnet's backward pass
+    of a step and :meth:`after_step` once the step's gradients are complete
+    (before clipping and the optimizer step).
+    """
+
+    def __init__(self, model: nn.Module, tensor: str = DEFAULT_TENSOR, window: int = 20, interval: int = 1,
+                 per_cluster: bool = False, mgcs_epoch: int | None = None):
+        params = dict(model.named_parameters())
+        if tensor not in params:
+            raise ValueError(f"gradient statistics: no parameter {tensor!r}; e.g. {', '.join(list(params)[:5])}")
+        self.param = params[tensor]
+        self.window = window
+        self.interval = interval
+        self.per_cluster = per_cluster
+        self.mgcs_epoch = mgcs_epoch
+        self._windows: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self._last: dict[str, torch.Tensor] = {}
+        self.rows: list[dict] = []  # one per completed window
+        self.cosines: dict[str, list[float]] = defaultdict(list)
+        self.mgcs: dict[int, list[float]] = defaultdict(list)
+        self._subnet_grads: list[torch.Tensor] = []
+
+    # -- hooks ---------------------------------------------------------------------------
+    def after_subnet(self, epoch: int) -> None:
+        """Record this subnet's own first-layer gradient (MGCS: the difference from the running sum)."""
+        if self.mgcs_epoch is None or epoch != self.mgcs_epoch or self.param.grad is None:
+            return
+        total = self.param.grad.detach().clone()
+        own = total - sum(self._subnet_grads) if self._subnet_grads else total
+        self._subnet_grads.append(own)
+
+    def after_step(self, epoch: int, step: int, cluster: int) -> None:
+        if self._subnet_grads:
+            base = self._subnet_grads[0]
+            for n, grad in enumerate(self._subnet_grads[1:]):
+                self.mgcs[n].append(cosine(base, grad))
+            self._subnet_grads = []
+        if step % self.interval or self.param.grad is None:
+            return
+        grad = self.param.grad.detach().clone()
+        self._observe("single", grad, epoch, step)
+        if self.per_cluster:
+            self._observe(f"cluster{cluster}", grad, epoch, step)
+
+    def _observe(self, stream: str, grad: torch.Tensor, epoch: int, step: int) -> None:
+        if stream in self._last:
+            self.cosines[stream].append(cosine(self._last[stream], grad))
+        self._last[stream] = grad
+        window = self._windows[stream]
+        window.append(grad)
+        if len(window) == self.window:
+            self.rows.append({"epoch": epoch + 1, "step": step, "stream": stream, "grad_std": window_std(window)})
+            window.clear()
+
+    # -- checkpointing ---------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"windows": dict(self._windows), "last": dict(self._last), "rows": list(self.rows),
+                "cosines": dict(self.cosines), "mgcs": dict(self.mgcs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._windows = defaultdict(list, state["windows"])
+        self._last = dict(state["last"])
+        self.rows = list(state["rows"])
+        self.cosines = defaultdict(list, state["cosines"])
+        self.mgcs = defaultdict(list, state["mgcs"])
+
+    # -- results ---------------------------------------------------------------------------
+    def table(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=["epoch", "step", "stream", "grad_std"])
+
+    def summary(self, mgcs_labels: Sequence[str] = ()) -> dict:
+        out = {}
+        single = [r["grad_std"] for r in self.rows if r["stream"] == "single"]
+        if single:
+            out["grad_std"] = float(np.mean(single))
+        clusters = [r["grad_std"] for r in self.rows if r["stream"].startswith("cluster")]
+        if clusters:
+            # The MS figure: std within each cluster's own stream, averaged over clusters' windows.
+            out["grad_std_within_clusters"] = float(np.mean(clusters))
+        if self.cosines.get("single"):
+            out["grad_cos_successive"] = float(np.mean(self.cosines["single"]))
+        cluster_cos = [c for s, v in self.cosines.items() if s.startswith("cluster") for c in v]
+        if cluster_cos:
+            out["grad_cos_successive_within_clusters"] = float(np.mean(cluster_cos))
+        for n, values in sorted(self.mgcs.items()):
+            label = mgcs_labels[n] if n < len(mgcs_labels) else str(n + 1)
+            out[f"mgcs_{label}"] = float(np.mean(values))
+        return out
+
+
+def shared_gradient(model: nn.Module, exclude_edge: int) -> torch.Tensor:
+    """Flat gradient of the GM shared weights: every cell's other edges and the fixed blocks
+    (reductions, head BN), without the stem and the classifier. A weight the path did not use counts
+    as a zero gradient, so every op's vector has the same layout."""
+    parts = []
+    for name, p in model.named_parameters():
+        if name.startswith(("stem.", "classifier.")) or f".edges.{exclude_edge}." in name:
+            continue
+        parts.append((p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten())
+    return torch.cat(parts)
+
+
+def gm_score_matrix(model: nn.Module, batches, edge: int, num_batches: int, rng: np.random.Generator,
+                    loss_fn: nn.Module | None = None) -> np.ndarray:
+    """GM-NAS score matrix of ``edge``: mean over batches of cos(g_o, g_o') between forced ops o, o'.
+
+    Each batch draws one path for the other edges (uniformly), so the ops of
+    ``edge`` are compared on the same data and the same surroundings.
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    was_training = model.training
+    model.train()
+    n_ops = len(space.OPS)
+    total = np.zeros((n_ops, n_ops))
+    used = 0
+    for i, (x, y) in enumerate(batches.epoch(0)):
+        if i >= num_batches:
+            break
+        base = space.Arch.from_indices(rng.integers(0, n_ops, size=space.NUM_EDGES))
+        grads = []
+        for op in space.OPS:
+            model.zero_grad(set_to_none=True)
+            loss_fn(model(x, base.with_op(edge, op)), y).backward()
+            grads.append(shared_gradient(model, edge).clone())
+        total += np.array([[cosine(a, b) for b in grads] for a in grads])
+        used += 1
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return total / max(1, used)
+
+
+def mgcs_subnets(seed: int, changes: Sequence[int] = (1, 3, 5)) -> tuple[space.Arch, ...]:
+    """A_0 and, for each n in ``changes``, A_n: A_0 with the ops of n random edges changed to other ops.
+
+    Our choice where the supplement (Sec. C.6, Fig. D) leaves it open: ops are
+    drawn without ``none``, so that no subnet is degenerate (a degenerate
+    subnet's first-layer gradient is zero and its cosine undefined).
+    """
+    rng = np.random.default_rng(seed)
+    ops = [op for op in space.OPS if op != space.NONE]
+    base = space.Arch(tuple(ops[i] for i in rng.integers(0, len(ops), size=space.NUM_EDGES)))
+    archs = [base]
+    for n in changes:
+        arch = base
+        for edge in rng.choice(space.NUM_EDGES, size=n, replace=False):
+            others = [op for op in ops if op != base.ops[edge]]
+            arch = arch.with_op(int(edge), others[int(rng.integers(len(others)))])
+        archs.append(arch)
+    return tuple(archs)
