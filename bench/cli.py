@@ -155,7 +155,7 @@ def _add_perf(sub) -> None:
     p.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="device (default auto)")
     p.add_argument("--compare", action="store_true",
-                   help="also time SPOS+CaLR+MS and FairNAS+CaLR+MS, per image trained")
+                   help="also time SPOS without gradient statistics, SPOS+CaLR+MS and FairNAS+CaLR+MS, per image trained")
     p.set_defaults(func=_cmd_perf)
 
 
@@ -224,6 +224,9 @@ def _add_grid(sub) -> None:
     p.add_argument("--out", help="grid directory (default: results/<spec name>)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (local processes or local Dask workers; "
                    "default 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run (default: the cores' share, cores // jobs; on a remote Dask "
+                        "cluster each worker's share of its host)")
     p.add_argument("--executor", choices=["local", "dask"], default=None,
                    help="local processes (default) or Dask (a local cluster, or --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, "
@@ -259,8 +262,10 @@ def _cmd_grid(args) -> int:
         raise ConfigError("--scheduler needs --executor dask (or no --executor)")
     if args.jobs < 1:
         raise ConfigError(f"--jobs = {args.jobs}: at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads = {args.threads}: at least 1")
     if args.dry_run:
-        threads = max(1, usable_cpus() // args.jobs) if not args.scheduler else None
+        threads = args.threads or (max(1, usable_cpus() // args.jobs) if not args.scheduler else None)
         print(dry_run(grid, grid_dir, slots=args.jobs, threads=threads, measure=not args.no_measure,
                       retry_failed=args.retry_failed))
         return 0
@@ -268,10 +273,11 @@ def _cmd_grid(args) -> int:
 
     if executor == "local":
         def backend():
-            return local_backend(args.jobs, transfer=args.transfer or SHARED)
+            return local_backend(args.jobs, transfer=args.transfer or SHARED, threads=args.threads)
     else:
         def backend():
-            return dask_backend(args.scheduler, jobs=args.jobs, transfer=args.transfer or RETURN)
+            return dask_backend(args.scheduler, jobs=args.jobs, transfer=args.transfer or RETURN,
+                                threads=args.threads)
     report = run_grid(grid, grid_dir, backend, data_dir=args.data_dir, retry_failed=args.retry_failed,
                       progress=not args.quiet)
     print(report.summary())

@@ -30,7 +30,7 @@ from bench.config import load_config
 from bench.data import DeviceBatches, ImageSet
 from bench.evaluate import score_pool
 from bench.heuristics.recipe import build_recipe
-from bench.run import resolve_device
+from bench.run import attach_diagnostics, resolve_device
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Supernet
 from bench.train import SAMPLER_STREAM, Trainer, epoch_rng
@@ -38,11 +38,13 @@ from bench.train import SAMPLER_STREAM, Trainer, epoch_rng
 
 VARIANTS = {
     "spos": [],
+    "spos-no-gradstats": ["diagnostics.grad_stats=false"],
     "spos+calr+ms": ["heuristics.lr_schedule=calr", "heuristics.momentum_buffers=ms"],
     "fairnas+calr+ms": ["heuristics.sampling=fairnas", "heuristics.lr_schedule=calr",
                         "heuristics.momentum_buffers=ms"],
 }
-"""Recipes ``bench perf --compare`` times side by side (the CaLR+MS paper's overhead question)."""
+"""Recipes ``bench perf --compare`` times side by side: the cost of the default gradient statistics
+(``spos`` collects them, ``spos-no-gradstats`` does not) and of CaLR, MS and FairNAS per image trained."""
 
 CIFAR_STANDALONE = dict(C=16, N=5, num_classes=10, input_size=32, in_channels=3)
 
@@ -103,7 +105,9 @@ def _trainer(variant: list[str], C: int, N: int, batch_size: int, data: DeviceBa
     torch.manual_seed(0)
     model = NB201Supernet(C=C, N=N).to(dev)
     recipe = build_recipe(config, CIFAR_STANDALONE, len(data))
-    return Trainer(model, data, config.train, recipe, seed=0, progress=False)
+    trainer = Trainer(model, data, config.train, recipe, seed=0, progress=False)
+    attach_diagnostics(trainer, config, recipe)
+    return trainer
 
 
 def measure(C: int = 16, N: int = 1, batch_size: int = 64, steps: int = 50, repeats: int = 3,
@@ -151,15 +155,16 @@ def format_report(r: PerfResult) -> str:
         f"supernet NB201 C={r.C} N={r.N}, batch {r.batch_size}, {r.steps} steps x {r.repeats} repeats, "
         f"device {r.device}, torch threads {torch.get_num_threads()}",
     ]
+    width = 30
     for name, values in r.loop_images_per_s.items():
-        lines.append(f"loop {name:16s} images/s        {fmt(values)}")
+        lines.append(f"{'loop ' + name:{width}s} images/s        {fmt(values)}")
     lines += [
-        f"bare fwd+bwd          images/s        {fmt(r.bare_images_per_s)}",
-        f"loop spos / bare      ratio           {r.ratio:10.3f}  (1.0 = no loop overhead)",
+        f"{'bare fwd+bwd':{width}s} images/s        {fmt(r.bare_images_per_s)}",
+        f"{'loop spos / bare':{width}s} ratio           {r.ratio:10.3f}  (1.0 = no loop overhead)",
     ]
     for name, values in r.loop_images_per_s.items():
         if name != "spos":
             ratio = statistics.median(a / b for a, b in zip(values, r.loop_images_per_s["spos"]))
-            lines.append(f"{name} / spos  ratio           {ratio:10.3f}  (per image trained)")
-    lines.append(f"scoring               subnet-images/s {fmt(r.score_subnet_images_per_s)}")
+            lines.append(f"{name + ' / spos':{width}s} ratio           {ratio:10.3f}  (per image trained)")
+    lines.append(f"{'scoring':{width}s} subnet-images/s {fmt(r.score_subnet_images_per_s)}")
     return "\n".join(lines)

@@ -72,10 +72,16 @@ def test_reference_lists_every_key_with_help():
 
 
 def test_every_ablation_config_validates():
+    from bench.grid import load_grid
+    from bench.grid.spec import is_grid_spec
+
     configs = sorted((Path(__file__).resolve().parents[1] / "ablations").glob("*.yaml"))
     assert configs, "ablations/ holds no configs"
     for path in configs:
-        load_config(path)
+        if is_grid_spec(path):  # a grid spec: every run it expands to is validated
+            assert load_grid(path).runs
+        else:
+            load_config(path)
 
 
 def test_readme_documents_every_key():

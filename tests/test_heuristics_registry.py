@@ -57,7 +57,7 @@ def test_short_and_long_forms_and_overrides():
 
 @pytest.mark.parametrize("overrides, message", [
     (["heuristics.sampling=fairnass"], r"heuristics.sampling = 'fairnass' is not a registered heuristic; allowed: "
-                                       r"spos, fairnas, complexity_proportional \(did you mean 'fairnas'\?\)"),
+                                       r"spos, fairnas, complexity_proportional, mgcs \(did you mean 'fairnas'\?\)"),
     (["heuristics.lr_schedule.name=calr", "heuristics.lr_schedule.g=sqrt"],
      r"heuristics.lr_schedule.g = 'sqrt' is not allowed; allowed: one of 'log', 'x', 'exp'"),
     (["heuristics.lr_schedule.name=cosine", "heuristics.lr_schedule.gamma_prime=3"],

@@ -66,7 +66,9 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
     gd = GridDir(Path(grid_dir))
     if not gd.root.is_dir():
         raise ConfigError(f"{gd.root} is not a grid directory (bench grid SPEC --out {gd.root} makes one)")
-    manifest = {r["key"]: r for r in gd.manifest().get("runs", [])}
+    recorded = gd.manifest()
+    manifest = {r["key"]: r for r in recorded.get("runs", [])}
+    labels = {r["key"]: r["label"] for r in recorded.get("earlier_runs", []) + recorded.get("runs", [])}
     rows, scores, histories = [], [], []
     for key in gd.done_keys():
         run = gd.run_dir(key)
@@ -74,7 +76,7 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
         metrics = json.loads((run / "metrics.json").read_text())
         env_path = run / "environment.json"
         env = json.loads(env_path.read_text()) if env_path.is_file() else {}
-        label = manifest.get(key, {}).get("label") or config.get("name", key)
+        label = labels.get(key) or config.get("name", key)
         row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
                "status": "ok", "error_type": None, "error": None, "attempts": None}
         row.update(flatten(config))
@@ -89,7 +91,7 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
             histories.append(pd.read_csv(run / "history.csv").assign(**ids))
     for key in gd.failed_keys():
         failure = gd.read_failure(key)
-        label = manifest.get(key, {}).get("label") or failure.get("label") or key
+        label = labels.get(key) or failure.get("label") or key
         row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
                "status": "failed", "error_type": failure.get("error_type"), "error": failure.get("error"),
                "attempts": failure.get("attempts"), "run_seconds": failure.get("seconds"),
@@ -141,9 +143,13 @@ def _text_if_mixed(frame: pd.DataFrame) -> pd.DataFrame:
         kinds = {type(v).__name__ for v in frame[column] if v is not None and not _is_nan(v)}
         kinds = {"number" if k in ("int", "float") else k for k in kinds}
         if len(kinds) > 1 or kinds - {"str", "bool", "number"}:
-            frame[column] = [None if v is None or _is_nan(v) else str(v) for v in frame[column]]
+            frame[column] = pd.Series([None if v is None or _is_nan(v) else str(v) for v in frame[column]],
+                                      index=frame.index, dtype=object)
         elif kinds == {"number"}:
             frame[column] = pd.to_numeric(frame[column])
+        else:  # missing values as None, as they read back from Parquet
+            frame[column] = pd.Series([None if v is None or _is_nan(v) else v for v in frame[column]],
+                                      index=frame.index, dtype=object)
     return frame
 
 

@@ -146,6 +146,10 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
     from bench.tasks import get_task
     from bench.train import Trainer
 
+    import dataclasses
+
+    # Two epochs of `steps` steps are timed (a warm-up and a measured one): the schedule must cover them.
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=2))
     previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)

@@ -9,7 +9,7 @@ directory (``shared``) or return their runs' files (``return``; see
 - :func:`local_backend` (the default, ``--jobs N``): a process pool of N
   workers, each pinned to ``cores // N`` threads (``torch.set_num_threads``
   plus the OMP/MKL/OpenBLAS variables, set in the worker initializer), so N
-  jobs do not oversubscribe the cores. Workers are started with ``spawn`` and
+  jobs do not oversubscribe the cores (``--threads`` overrides the share). Workers are started with ``spawn`` and
   exit when the parent process dies, so a killed grid leaves no orphan
   training behind.
 - :func:`dask_backend` with an address (``--scheduler tcp://HOST:PORT``): an
@@ -83,10 +83,15 @@ def _init_local_worker(threads: int, parent_pid: int) -> None:
     threading.Thread(target=exit_with_parent, daemon=True, name="bench-exit-with-parent").start()
 
 
-def local_backend(jobs: int, transfer: str = SHARED) -> Backend:
+def default_threads(jobs: int) -> int:
+    """Each of ``jobs`` runs on one machine gets its share of the cores (at least one thread)."""
+    return max(1, usable_cpus() // jobs)
+
+
+def local_backend(jobs: int, transfer: str = SHARED, threads: int | None = None) -> Backend:
     if jobs < 1:
         raise ConfigError(f"--jobs = {jobs}: at least 1")
-    threads = max(1, usable_cpus() // jobs)
+    threads = threads or default_threads(jobs)
 
     def make() -> concurrent.futures.Executor:
         return concurrent.futures.ProcessPoolExecutor(
@@ -120,8 +125,13 @@ def _import_distributed():
     return distributed
 
 
-def dask_backend(address: str | None = None, jobs: int = 1, transfer: str = RETURN) -> Backend:
-    """A Dask client on ``address``, or on a local cluster of ``jobs`` single-threaded worker processes."""
+def dask_backend(address: str | None = None, jobs: int = 1, transfer: str = RETURN,
+                 threads: int | None = None) -> Backend:
+    """A Dask client on ``address``, or on a local cluster of ``jobs`` single-threaded worker processes.
+
+    ``threads``: torch threads per run (default: on a local cluster the cores' share of each worker; on a
+    remote one, decided by each worker from its host's CPUs and task slots).
+    """
     distributed = _import_distributed()
     if address is None:
         if jobs < 1:
@@ -133,7 +143,7 @@ def dask_backend(address: str | None = None, jobs: int = 1, transfer: str = RETU
                                            silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
         closers = [client.close, cluster.close]
-        threads = max(1, usable_cpus() // jobs)
+        threads = threads or default_threads(jobs)
         description = f"Dask local cluster {cluster.scheduler_address}: {jobs} worker(s) x {threads} thread(s)"
         slots = lambda: jobs  # noqa: E731
         local_data = True
@@ -142,7 +152,6 @@ def dask_backend(address: str | None = None, jobs: int = 1, transfer: str = RETU
             client = distributed.Client(address, timeout="30s")
         except OSError as exc:
             raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
-        threads = None
         closers = [client.close]
 
         def slots() -> int:

@@ -124,10 +124,14 @@ def dry_run(grid: Grid, grid_dir: str | Path | None, slots: int, threads: int | 
             hows[e.how] = hows.get(e.how, 0) + 1
         total = sum(known)
         unknown = len(to_run) - len(known)
-        text = (f"estimated cost of the {len(to_run)} run(s) to execute: {format_seconds(total)} of run time, "
-                f"about {format_seconds(total / max(1, slots))} wall with {slots} run(s) at a time")
-        if unknown:
-            text += f" (+{unknown} run(s) of unknown cost)"
+        if known:
+            text = (f"estimated cost of the {len(to_run)} run(s) to execute: {format_seconds(total)} of run time, "
+                    f"about {format_seconds(total / max(1, slots))} wall with {slots} run(s) at a time")
+            if unknown:
+                text += f" (+{unknown} run(s) of unknown cost)"
+        else:
+            text = (f"estimated cost of the {len(to_run)} run(s) to execute: unknown (no finished run to go by"
+                    + ("; without --no-measure a few steps are timed here)" if not measure else ")"))
         lines.append(text)
         lines.append("  estimated from: " + ", ".join(f"{how}: {n}" for how, n in hows.items())
                      + "  (bench.grid.estimate explains how; rough, for this machine)")

@@ -14,7 +14,8 @@ A spec (``ablations/*.yaml``; every key but ``name`` optional)::
     zip:                              # groups of keys whose value lists vary together (equal lengths);
       - {train.epochs: [30, 60], train.lr: [0.05, 0.025]}   # each group is one more axis of the product
     seeds: [0, 1]                     # every setting once per seed (default: the base config's seed)
-    exclude:                          # drop a run when its resolved config matches every key of a rule
+    exclude:                          # drop a run of the product when its resolved config matches every key
+                                      # of a rule (include entries are always kept)
       - {heuristics.lr_schedule: calr, heuristics.momentum_buffers: shared}
     include:                          # extra settings: base + these overrides, once per seed
       - {heuristics.sampling: fairnas, train.epochs: 60}   # (or once, where the entry sets `seed`)
@@ -32,8 +33,8 @@ string) or by the parameters it lists (a mapping); a list in a rule matches
 any of its values; numbers compare as numbers. Rules see the resolved
 config, so they may name keys that no axis varies (``seed: 1``).
 
-Expansion: the product of the axes (in file order) and the zip groups,
-seeds outermost (every setting's seed 0 comes before any seed 1, so a grid
+Expansion: the product of the axes (in file order) and the zip groups (with
+neither, the base config alone), seeds outermost (every setting's seed 0 comes before any seed 1, so a grid
 stopped early has covered the settings), then ``include``; excluded runs are
 dropped, and of runs with identical configs the first is kept. Every run's
 config is validated before anything trains; all problems are reported
@@ -296,14 +297,13 @@ def expand(spec: GridSpec) -> Grid:
         flat = []
         for item in combo:
             flat.extend(item if isinstance(item, tuple) else (item,))
-        settings.append(tuple(flat))
-    if not spec.axes and not spec.zip and not spec.include:
-        settings.append(())
+        settings.append(tuple(flat))  # no axes and no zip: one setting, the base itself
 
     candidates: list[tuple[Override, ...]] = []
     for seed in seeds:
         for setting in settings:
             candidates.append(setting + (Override("seed", seed, "seeds"),))
+    product_size = len(candidates)
     for i, rule in enumerate(spec.include):
         entry = tuple(Override(k, v, f"include[{i}].{k}") for k, v in rule.items())
         if "seed" in rule:
@@ -318,7 +318,8 @@ def expand(spec: GridSpec) -> Grid:
         raise ConfigError(f"{spec.path}: base: {base_problem}")
 
     built: list[PlannedRun] = []
-    for overrides in candidates:
+    included: set[int] = set()  # positions in `built` of runs that come from include (exclude spares them)
+    for position, overrides in enumerate(candidates):
         label = ",".join(f"{label_keys[o.key]}={_short_value(o.value)}" for o in overrides)
         try:
             config = _build_run(spec, overrides, f"{spec.name}-{label}")
@@ -326,6 +327,8 @@ def expand(spec: GridSpec) -> Grid:
             source, message = _attribute(exc, overrides)
             problems.setdefault((source, message), label)
             continue
+        if position >= product_size:
+            included.add(len(built))
         built.append(PlannedRun(run_key(config), label, overrides, config))
     if problems:
         raise ConfigError(_format_problems(spec.path, problems))
@@ -335,7 +338,10 @@ def expand(spec: GridSpec) -> Grid:
     if spec.exclude:
         _check_rule_keys(spec, built)
         kept, matched = [], [0] * len(spec.exclude)
-        for run in built:
+        for position, run in enumerate(built):
+            if position in included:
+                kept.append(run)
+                continue
             hits = [i for i, rule in enumerate(spec.exclude) if _matches(rule, to_dict(run.config))]
             for i in hits:
                 matched[i] += 1

@@ -5,6 +5,7 @@
     GRID_DIR/
       spec.yaml            copy of the spec as given (and its base_config file beside it, when it is a plain name)
       grid.json            the expansion last run: name, description, and per run key, label, overrides
+                           (and the runs of earlier versions of the spec, so that their labels are kept)
       grid.log             the runner's log: each run started, finished, failed
       grid.lock            held while `bench grid` runs on this directory (a second one is refused)
       runs/<key>/          a complete run directory (bench.run: config, history, scores, metrics, environment)
@@ -115,13 +116,18 @@ class GridDir:
             relative = Path(spec.base_config_ref)
             if not relative.is_absolute() and len(relative.parts) == 1:  # keeps the copied spec loadable
                 write_atomic(self.root / relative.name, spec.base_config.read_text())
+        runs = [{"key": r.key, "label": r.label, "seed": r.seed, "overrides": {o.key: o.value for o in r.overrides}}
+                for r in grid.runs]
+        previous = self.manifest()
+        current = {r["key"] for r in runs}
+        earlier = [r for r in previous.get("runs", []) + previous.get("earlier_runs", []) if r["key"] not in current]
         manifest = {
             "name": spec.name,
             "description": spec.description,
             "spec": str(spec.path),
             "paper_scale": spec.paper_scale,
-            "runs": [{"key": r.key, "label": r.label, "seed": r.seed,
-                      "overrides": {o.key: o.value for o in r.overrides}} for r in grid.runs],
+            "runs": runs,
+            "earlier_runs": list({r["key"]: r for r in earlier}.values()),  # of earlier versions of the spec
         }
         write_atomic(self.root / MANIFEST_FILE, json.dumps(manifest, indent=2, default=str))
 
