@@ -20,7 +20,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -69,7 +68,7 @@ class TrainState:
 
 
 class Trainer:
-    """Owns the loop: setup, epochs of single-path steps, a checkpoint after each epoch."""
+    """Owns the loop: setup, epochs of steps planned by the recipe, a checkpoint after each epoch."""
 
     def __init__(self, model: nn.Module, batches: DeviceBatches, config: TrainConfig, recipe: Recipe, seed: int,
                  checkpoint_dir: Path | None = None, progress: bool = True):
@@ -85,7 +84,6 @@ class Trainer:
         self.steps_per_epoch = len(batches)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.state = TrainState()
-        self.epoch_hooks: list[Callable[[int], None]] = []
         self.grad_stats = None  # a bench.metrics.gradients.GradientStats, attached by the run
         self.gm_probe = None  # (every, edge, batches): GM score matrices at the end of epochs
         self.gm_matrices: dict[int, list[list[float]]] = {}
@@ -131,8 +129,6 @@ class Trainer:
             self.state.epochs_done = epoch + 1
             self._probe_gm(epoch)
             self.save_checkpoint()
-            for hook in self.epoch_hooks:
-                hook(epoch)
         return self.state.history
 
     def _probe_gm(self, epoch: int) -> None:

@@ -20,7 +20,7 @@ that cluster's op in all of the step's subnets (CaLR+MS paper, Sec. 3.3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
