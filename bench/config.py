@@ -32,7 +32,8 @@ class DataConfig:
                           "(from the data directory)", choices=("digits", "cifar10"))
     train_size: Union[int, None] = option(None, "images in the supernet-training part of the split "
                                           "(null: half the training set)", low=1)
-    valid_size: Union[int, None] = option(None, "images in the held-out part (null: the rest, at most half)", low=1)
+    valid_size: Union[int, None] = option(None, "images in the held-out part (null: half when train_size is null "
+                                          "too, else the rest)", low=1)
     eval_images: Union[int, None] = option(None, "held-out images used to score each subnet "
                                            "(null: the whole held-out part)", low=1)
     split_seed: int = option(0, "seed of the train/held-out split (fixed across runs so that runs compare)", low=0)

@@ -377,7 +377,7 @@ def test_cli_dry_run_lists_status_and_estimates(tmp_path, thread_backend):
     path = spec(tmp_path, axes={"train.lr": [0.05, 0.1]})
     grid = load_grid(path)
     out = tmp_path / "g"
-    code, stdout, _ = run_cli("grid", path, "--out", out, "--dry-run")
+    code, stdout, _ = run_cli("grid", path, "--out", out, "--dry-run", "--threads", "1")
     assert code == 0 and not out.exists()  # a dry run writes nothing
     assert "2 new" in stdout and "timed here: 2" in stdout
     first = grid.runs[0]
@@ -389,3 +389,21 @@ def test_cli_dry_run_lists_status_and_estimates(tmp_path, thread_backend):
     assert "1 done" in stdout and "1 new" in stdout and "finished runs' throughput: 1" in stdout
     code, stdout, _ = run_cli("grid", out, "--dry-run", "--no-measure")  # a grid directory: its spec.yaml
     assert code == 0 and "1 done" in stdout and "0 new" in stdout
+
+
+def test_a_renamed_grid_resumes_its_interrupted_runs(tmp_path):
+    from bench.config import to_yaml
+    from bench.grid.worker import _adopt_renamed_partial
+
+    old = load_grid(spec(tmp_path, axes={"train.lr": [0.05]})).runs[0]
+    new = load_grid(write_spec(tmp_path, {"name": "renamed", "base": TINY_BASE, "axes": {"train.lr": [0.05]}},
+                               "b.yaml")).runs[0]
+    assert old.key == new.key and old.config.name != new.config.name
+    partial = tmp_path / "runs" / f"{old.key}.partial"
+    partial.mkdir(parents=True)
+    (partial / "config.yaml").write_text(to_yaml(old.config))
+    _adopt_renamed_partial(tmp_path / "runs" / old.key, new.config)
+    assert (partial / "config.yaml").read_text() == to_yaml(new.config)
+    other = load_grid(spec(tmp_path, axes={"train.lr": [0.06]})).runs[0]  # another setting: left alone
+    _adopt_renamed_partial(tmp_path / "runs" / old.key, other.config)
+    assert (partial / "config.yaml").read_text() == to_yaml(new.config)

@@ -14,7 +14,8 @@
   (``train_seconds``, ``score_seconds``, ``images_trained``, ``epochs``, and
   ``run_seconds``: their total, or a failed attempt's wall time); and the code
   version (``code_version``, ``bench_version``, ``git_commit``, ``git_dirty``)
-  with ``device`` and ``finished_at``;
+  with ``device``, ``torch_threads`` (CPU results depend on it) and
+  ``finished_at``;
 - ``scores.parquet``: one row per scored subnet per run: ``key``, ``label``,
   ``setting``, ``seed``, then the run's ``scores.csv`` columns (``arch_str``,
   ``supernet_accuracy``, ``ground_truth``, ``params``, ``flops``);
@@ -43,7 +44,8 @@ SCORES_TABLE = "scores.parquet"
 HISTORY_TABLE = "history.parquet"
 FIRST_COLUMNS = ["key", "label", "setting", "in_spec", "status", "error_type", "error", "attempts", "seed"]
 COST_COLUMNS = ["train_seconds", "score_seconds", "run_seconds", "images_trained", "epochs"]
-CODE_COLUMNS = ["code_version", "bench_version", "git_commit", "git_dirty", "device", "finished_at"]
+CODE_COLUMNS = ["code_version", "bench_version", "git_commit", "git_dirty", "device", "torch_threads",
+                "finished_at"]
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -119,7 +121,7 @@ def _code(env: dict) -> dict:
     if version and commit:
         code = f"{version}+{commit[:12]}" + (".dirty" if git.get("dirty") else "")
     return {"code_version": code, "bench_version": version, "git_commit": commit, "git_dirty": git.get("dirty"),
-            "device": env.get("device"), "finished_at": env.get("date")}
+            "device": env.get("device"), "torch_threads": env.get("torch_threads"), "finished_at": env.get("date")}
 
 
 def _order(frame: pd.DataFrame) -> pd.DataFrame:

@@ -323,14 +323,15 @@ class Progress:
         self.backend = backend
         self.start = time.perf_counter()
         self.durations: list[float] = []
+        self._lines: list[str] = []
         known = [estimates[r.key].seconds for r in to_run if r.key in estimates and estimates[r.key].seconds]
         self.prior = sum(known) / len(known) if known else None  # mean estimate per run before any finishes
         self.bar = None
         if enabled and getattr(sys.stderr, "isatty", lambda: False)():
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=report.total, initial=report.done_before, desc=f"grid {report.name}",
-                            unit="run", dynamic_ncols=True, bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| {postfix}")
+            self.bar = tqdm(total=report.total, initial=report.done_before, unit="run", dynamic_ncols=True,
+                            bar_format=f"grid {report.name}: {{n_fmt}}/{{total_fmt}} |{{bar}}| {{desc}}")
         if enabled:
             self._write(f"grid {report.name}: {report.total} runs, {report.done_before} done, "
                         f"{len(report.skipped_failed)} failed before, {self.to_run} to run; {backend.description}")
@@ -363,18 +364,20 @@ class Progress:
         self.in_flight = in_flight
 
     def refresh(self) -> None:
+        lines, self._lines = self._lines, []
+        for line in lines:
+            self._write(line if self.bar is not None else f"{line}\n       [{self.status()}]")
         if self.bar is not None:
-            self.bar.set_postfix_str(self.status(), refresh=True)
+            self.bar.n = self.counts()[0]
+            self.bar.set_description_str(self.status(), refresh=False)
+            self.bar.refresh()
 
     def finished(self, run: PlannedRun, what: str, detail: str, seconds: float | None) -> None:
+        """Note a finished run; its line is written by the next :meth:`refresh` (after the next submissions)."""
         if seconds is not None:
             self.durations.append(seconds)
-        self.in_flight = max(0, self.in_flight - 1)
-        if self.bar is not None and what == "done":
-            self.bar.update(1)
         if self.enabled:
-            line = f"{what:6s} {run.key}  {run.label}  {detail}"
-            self._write(line if self.bar is not None else f"{line}\n       [{self.status()}]")
+            self._lines.append(f"{what:6s} {run.key}  {run.label}  {detail}")
 
     def _write(self, line: str) -> None:
         if self.bar is not None:
@@ -383,5 +386,6 @@ class Progress:
             print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
+        self.refresh()
         if self.bar is not None:
             self.bar.close()

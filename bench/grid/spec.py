@@ -1,8 +1,8 @@
 """Grid specs: one YAML file that expands into validated runs.
 
-A spec (``ablations/*.yaml``; every key but ``name`` optional)::
+A spec (``ablations/*.yaml``; every key optional)::
 
-    name: quick                       # the grid's name: letters, digits, '_', '-', '.'
+    name: quick                       # letters, digits, '_', '-', '.' (default: the file name)
     description: >                    # free text: what the grid asks
       CaLR x MS on the embedded default.
     base:                             # a run config, the same schema as `bench run` YAML ...
@@ -34,11 +34,12 @@ any of its values; numbers compare as numbers. Rules see the resolved
 config, so they may name keys that no axis varies (``seed: 1``).
 
 Expansion: the product of the axes (in file order) and the zip groups (with
-neither, the base config alone), seeds outermost (every setting's seed 0 comes before any seed 1, so a grid
-stopped early has covered the settings), then ``include``; excluded runs are
-dropped, and of runs with identical configs the first is kept. Every run's
-config is validated before anything trains; all problems are reported
-together, each with the YAML path it comes from (``axes.train.lr[2]``).
+neither, the base config alone), seeds outermost (every setting's seed 0
+comes before any seed 1, so a grid stopped early has covered the settings),
+then ``include``; excluded runs are dropped, and of runs with identical
+configs the first is kept. Every run's config is validated before anything
+trains; all problems are reported together, each with the YAML path it comes
+from (``axes.train.lr[2]``).
 
 A run is named ``<grid name>-<label>``; the label lists the values that vary
 (``lr_schedule=calr,momentum_buffers=ms,seed=0``). Its key (the name of its

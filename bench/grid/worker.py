@@ -136,6 +136,7 @@ def run_task(task: RunTask) -> RunOutcome:
 
             with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
                 config = build_config(task.config)
+                _adopt_renamed_partial(out, config)
                 record = execute_run(config, data_dir=task.data_dir, out=out, progress=False)
         except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the grid goes on
             outcome.seconds = time.perf_counter() - start
@@ -158,6 +159,25 @@ def run_task(task: RunTask) -> RunOutcome:
                              if p.is_file() and p.name != CHECKPOINT_FILE}
             shutil.rmtree(out, ignore_errors=True)
     return outcome
+
+
+def _adopt_renamed_partial(out: Path, config) -> None:
+    """An interrupted run whose saved config differs only by name (a renamed grid) is resumed under the new name.
+
+    The run key leaves the name out, so a renamed grid finds its runs; bench.run refuses a ``.partial``
+    whose config differs in any way, so the saved name is brought up to date first.
+    """
+    import yaml
+
+    from bench.config import to_dict, to_yaml
+
+    saved = out.with_name(out.name + ".partial") / "config.yaml"
+    if not saved.is_file():
+        return
+    old = yaml.safe_load(saved.read_text())
+    new = to_dict(config)
+    if isinstance(old, dict) and old.get("name") != new["name"] and {**old, "name": new["name"]} == new:
+        saved.write_text(to_yaml(config))
 
 
 @contextlib.contextmanager
