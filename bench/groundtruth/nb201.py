@@ -109,6 +109,16 @@ def _line(row: int) -> str:
     return f"row {row} (file line {row + 2})"
 
 
+def _first_duplicate(values: np.ndarray):
+    """(the first duplicated value, the rows holding it, how many rows share any value) or None."""
+    dup = pd.Series(values).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return None
+    rows = np.flatnonzero(dup)
+    first = values[rows[0]]
+    return first, [int(r) for r in rows if values[r] == first], int(dup.sum())
+
+
 def validate_nb201_frame(frame: pd.DataFrame, source: str, expected_rows: int | None = SPACE_SIZE) -> pd.DataFrame:
     """Check a NAS-Bench-201 table and return it cleaned (required columns only, sorted by index).
 
@@ -145,13 +155,11 @@ def validate_nb201_frame(frame: pd.DataFrame, source: str, expected_rows: int | 
     if out_of_range.size:
         r = int(out_of_range[0])
         raise GroundTruthError(f"{source}: {_line(r)}: index {index[r]} outside 0..{SPACE_SIZE - 1}")
-    dup = pd.Series(index).duplicated(keep=False).to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        first = index[rows[0]]
-        rows_same = [int(r) for r in rows if index[r] == first]
+    duplicate = _first_duplicate(index)
+    if duplicate is not None:
+        first, rows_same, count = duplicate
         raise GroundTruthError(
-            f"{source}: duplicate index {first} in rows {rows_same[:5]} ({int(dup.sum())} rows share an index)"
+            f"{source}: duplicate index {first} in rows {rows_same[:5]} ({count} rows share an index)"
         )
     # (unique, within 0..SPACE_SIZE-1 and SPACE_SIZE rows: exactly 0..SPACE_SIZE-1)
     frame[INDEX_COLUMN] = index
@@ -172,11 +180,9 @@ def validate_nb201_frame(frame: pd.DataFrame, source: str, expected_rows: int | 
             else:
                 reason = f"not in canonical form; expected {format_arch(arch)!r}"
         raise GroundTruthError(f"{source}: {_line(r)} (index {index[r]}): bad arch_str {_show(s)}: {reason}")
-    dup = pd.Series(arch_strs).duplicated(keep=False).to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        first = arch_strs[rows[0]]
-        rows_same = [int(r) for r in rows if arch_strs[r] == first]
+    duplicate = _first_duplicate(arch_strs)
+    if duplicate is not None:
+        first, rows_same, _ = duplicate
         raise GroundTruthError(f"{source}: arch_str {first!r} appears in rows {rows_same[:5]}")
     if expected_rows == SPACE_SIZE:
         absent = canonical.difference(arch_strs.tolist())
