@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.groundtruth.table import GroundTruthTable
+from bench.groundtruth.table import GroundTruthError, GroundTruthTable
 
 TABLE_PATH = Path(__file__).with_name("nb201_digits.csv")
 
@@ -29,8 +29,6 @@ DIGITS_SETTING = {
 
 def load_digits_table(path: Path = TABLE_PATH) -> GroundTruthTable:
     if not path.is_file():
-        from bench.groundtruth.table import GroundTruthError
-
         raise GroundTruthError(f"the embedded digits ground truth is missing: {path} (rebuild it with the "
                                "command in nb201_digits.md)")
     frame = pd.read_csv(path)
