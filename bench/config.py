@@ -86,6 +86,10 @@ class EvalConfig:
                                                    "dataset's default, e.g. cifar10-valid_valid)")
     sparse_threshold: float = option(1.0, "bin width of the sparse Kendall tau, in accuracy points",
                                      low=0.0, low_open=True)
+    track_every: int = option(0, "score the first track_pool subnets of the pool every k epochs and after the "
+                              "last, to follow ranking quality over training (history.csv; 0: never)", low=0)
+    track_pool: int = option(50, "subnets scored at each tracking point (the first of the evaluation pool)",
+                             low=2)
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,40 @@ def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: Devic
             recalibrate_bn(model, arch, train_batches, recalibration_batches)
         scores[i] = accuracy(model, arch, eval_batches)
     return scores
+
+
+class RankingProbe:
+    """Ranking quality of a fixed pool, measured between epochs without changing the training.
+
+    Our addition for following ranking over training (the heuristics study,
+    Sec. 4, plots Kendall tau against epochs the same way). Scoring can
+    touch state that training reads later: BN recalibration rewrites running
+    statistics, and the global torch generator must not move. Both are saved
+    before and restored after, so a run with tracking trains exactly as one
+    without it (tested).
+    """
+
+    def __init__(self, pool: Sequence[space.Arch], truth: np.ndarray, eval_batches: DeviceBatches,
+                 recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float):
+        self.pool = list(pool)
+        self.truth = np.asarray(truth, dtype=np.float64)
+        self.eval_batches = eval_batches
+        self.recalibration_batches = recalibration_batches
+        self.train_batches = train_batches
+        self.sparse_threshold = sparse_threshold
+
+    def __call__(self, model: nn.Module) -> dict[str, float]:
+        from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
+
+        buffers = {name: b.clone() for name, b in model.named_buffers()}
+        rng_state = torch.get_rng_state()
+        was_training = model.training
+        scores = score_pool(model, self.pool, self.eval_batches, self.recalibration_batches, self.train_batches,
+                            progress=False)
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name])
+        torch.set_rng_state(rng_state)
+        model.train(was_training)
+        return {"kendall_tau": kendall_tau(scores, self.truth),
+                "sparse_kendall_tau": sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}

@@ -3,7 +3,8 @@
 A run directory holds:
 
 - ``config.yaml``: the resolved config (every key, defaults included);
-- ``history.csv``: per epoch loss, training accuracy, learning rate, seconds;
+- ``history.csv``: per epoch loss, training accuracy, learning rate, seconds, and Kendall tau and
+  sparse Kendall tau of the tracking pool where ``eval.track_every`` asks for them;
 - ``scores.csv``: per subnet of the evaluation pool: arch, supernet accuracy,
   ground truth, parameters and FLOPs of the stand-alone network;
 - ``metrics.json``: ranking and fairness metrics, cost, ground-truth column;
@@ -33,7 +34,7 @@ import torch
 from bench.config import ConfigError, RunConfig, to_dict, to_yaml
 from bench.data import DeviceBatches
 from bench.environment import environment_info
-from bench.evaluate import score_pool
+from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics.recipe import build_recipe
 from bench.metrics.gradients import GradientStats
@@ -54,7 +55,13 @@ PARTIAL_SUFFIX = ".partial"
 
 def config_hash(config: RunConfig) -> str:
     """A stable 12-hex-digit key of the resolved config (same config -> same key, any change -> new key)."""
-    canonical = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    values = to_dict(config)
+    if config.eval.track_every == 0:
+        # Tracking off leaves the run's records as they were before tracking existed: dropping its keys
+        # keeps the keys of those runs, so grids do not retrain them.
+        for name in ("track_every", "track_pool"):
+            values["eval"].pop(name)
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -153,19 +160,24 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
                       progress=progress)
     attach_diagnostics(trainer, config, recipe)
+    archs = [space.parse_arch(a) for a in pool]
+    bn = config.heuristics["bn"]
+    recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
+    truth = table.lookup(pool, column)
+    if config.eval.track_every > 0:
+        tracked = slice(0, config.eval.track_pool)
+        probe = RankingProbe(archs[tracked], truth[tracked], eval_batches, recalibration, batches,
+                             config.eval.sparse_threshold)
+        trainer.ranking_probe = (config.eval.track_every, probe)
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
     pd.DataFrame([vars(r) for r in history]).to_csv(partial / "history.csv", index=False)
 
     start = time.perf_counter()
-    archs = [space.parse_arch(a) for a in pool]
-    bn = config.heuristics["bn"]
-    recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
     scores = score_pool(model, archs, eval_batches, recalibration, batches, progress)
     score_seconds = time.perf_counter() - start
 
-    truth = table.lookup(pool, column)
     frame = scores_frame(archs, scores, truth, task)
     frame.to_csv(partial / "scores.csv", index=False)
     metrics = compute_metrics(frame, config, table, column)

@@ -15,6 +15,7 @@ sees. The checkpoint holds the model, the optimizer and the history.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -57,6 +58,9 @@ class EpochRecord:
     lr: float
     seconds: float
     images: int
+    # Ranking of the tracking pool after this epoch (eval.track_every); NaN where it was not measured.
+    kendall_tau: float = math.nan
+    sparse_kendall_tau: float = math.nan
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Trainer:
         self.grad_stats = None  # a bench.metrics.gradients.GradientStats, attached by the run
         self.gm_probe = None  # (every, edge, batches): GM score matrices at the end of epochs
         self.gm_matrices: dict[int, list[list[float]]] = {}
+        self.ranking_probe = None  # (every, probe): probe(model) -> {metric: value}, see bench.evaluate
 
     # -- checkpointing ---------------------------------------------------------------
     def checkpoint_path(self) -> Path | None:
@@ -124,12 +129,20 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
     def fit(self) -> list[EpochRecord]:
         for epoch in range(self.state.epochs_done, self.config.epochs):
-            record = self.train_epoch(epoch)
+            record = self._probe_ranking(epoch, self.train_epoch(epoch))
             self.state.history.append(record)
             self.state.epochs_done = epoch + 1
             self._probe_gm(epoch)
             self.save_checkpoint()
         return self.state.history
+
+    def _probe_ranking(self, epoch: int, record: EpochRecord) -> EpochRecord:
+        if self.ranking_probe is None:
+            return record
+        every, probe = self.ranking_probe
+        if (epoch + 1) % every == 0 or epoch + 1 == self.config.epochs:
+            return dataclasses.replace(record, **probe(self.model))
+        return record
 
     def _probe_gm(self, epoch: int) -> None:
         if self.gm_probe is None:

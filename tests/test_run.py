@@ -27,8 +27,9 @@ def test_run_writes_a_complete_record(tmp_path):
         assert (run / name).is_file(), name
     assert load_config(run / "config.yaml") == tiny()
     history = pd.read_csv(run / "history.csv")
-    assert list(history.columns) == ["epoch", "loss", "train_accuracy", "lr", "seconds", "images"]
-    assert len(history) == 2
+    assert list(history.columns) == ["epoch", "loss", "train_accuracy", "lr", "seconds", "images", "kendall_tau",
+                                     "sparse_kendall_tau"]
+    assert len(history) == 2 and history["kendall_tau"].isna().all()  # tracking is off by default
     scores = pd.read_csv(run / "scores.csv")
     assert list(scores.columns) == ["arch_str", "supernet_accuracy", "ground_truth", "params", "flops"]
     assert len(scores) == 10 and scores["params"].min() > 0
@@ -48,6 +49,27 @@ def test_same_config_and_seed_give_the_same_numbers(tmp_path):
     assert pd.read_csv(a.path / "history.csv")["loss"].tolist() == pd.read_csv(b.path / "history.csv")["loss"].tolist()
     c = execute_run(tiny("seed=1"), out=tmp_path / "c", progress=False)
     assert pd.read_csv(c.path / "history.csv")["loss"].tolist() != pd.read_csv(a.path / "history.csv")["loss"].tolist()
+
+
+@pytest.mark.parametrize("bn", ["batch_stats", "recalibrated"])
+def test_ranking_tracking_records_tau_and_leaves_training_unchanged(tmp_path, bn):
+    plain = execute_run(tiny("train.epochs=3", f"heuristics.bn={bn}"), out=tmp_path / "plain", progress=False)
+    tracked = execute_run(tiny("train.epochs=3", f"heuristics.bn={bn}", "eval.track_every=2", "eval.track_pool=6"),
+                          out=tmp_path / "tracked", progress=False)
+    history = pd.read_csv(tracked.path / "history.csv")
+    # Epoch 2 (every 2nd) and epoch 3 (the last) are measured; epoch 1 is not.
+    assert history["kendall_tau"].isna().tolist() == [True, False, False]
+    assert history["kendall_tau"].between(-1, 1).iloc[1:].all()
+    # Scoring between epochs restores BN buffers and the torch generator: training is untouched.
+    plain_history = pd.read_csv(plain.path / "history.csv")
+    assert history["loss"].tolist() == plain_history["loss"].tolist()
+    pd.testing.assert_frame_equal(pd.read_csv(tracked.path / "scores.csv"), pd.read_csv(plain.path / "scores.csv"))
+
+
+def test_tracking_off_keeps_the_run_key_of_older_versions():
+    config = tiny()
+    assert config_hash(config) != config_hash(tiny("eval.track_every=1"))
+    assert config_hash(config) == config_hash(tiny("eval.track_pool=7"))  # only meaningful with tracking on
 
 
 def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
