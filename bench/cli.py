@@ -310,6 +310,139 @@ def _cmd_collect(args) -> int:
     return 0
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser(
+        "report", help="render a grid's results as an HTML and a PDF report (figures, tables, provenance)",
+        description="Executes the analysis notebooks (analysis/NN_*.py) on RESULTS_DIR, a grid directory "
+                    "(collected afresh first), and writes report.html (self-contained, code hidden), "
+                    "report.pdf (A4) and the executed report.ipynb. A partly finished grid is reported as it "
+                    "stands, with the missing runs named at the top.")
+    p.add_argument("results_dir", help="grid directory (bench grid --out), e.g. results/quick")
+    p.add_argument("--format", default="html,pdf", help="comma-separated: html, pdf (default: both)")
+    p.add_argument("--out", default=None, help="directory of the report files (default: RESULTS_DIR/report)")
+    p.add_argument("--show-code", action="store_true", help="keep the notebooks' code in the report")
+    p.add_argument("--notebooks", default=None, help="directory of the analysis notebooks (default: analysis/)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds one notebook cell may take (default 600)")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args) -> int:
+    from bench.report.render import DEFAULT_NOTEBOOKS, parse_formats, render_report
+
+    formats = parse_formats(args.format)
+    notebooks = Path(args.notebooks) if args.notebooks else DEFAULT_NOTEBOOKS
+    report = render_report(args.results_dir, formats, args.out, notebooks, args.show_code, args.timeout)
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    print(f"report of {report.results.name}: {len(report.results.runs)} runs ({timing})")
+    for path in (report.html, report.pdf):
+        if path is not None:
+            print(f"  {path}")
+    if len(report.results.missing):
+        print(f"  note: {len(report.results.missing)} planned run(s) have no result yet; the report says which")
+    return 0
+
+
+def _add_baseline(sub) -> None:
+    p = sub.add_parser(
+        "baseline", help="regression baselines: a fresh run of the baseline grid against the stored metrics",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A baseline (default tests/baselines/nb201_digits.json) stores, for each setting of a small "
+                    "grid (tests/baselines/grid.yaml: embedded digits, cosine vs CaLR, 3 seeds) and each guarded "
+                    "metric (Kendall tau, sparse Kendall tau, Spearman, CB, CB-matched, C3, final training loss "
+                    "and accuracy), the per-seed values, their mean and a tolerance: 3 standard errors of the "
+                    "mean across seeds, at least 1e-6. `check` trains the grid afresh, one torch thread per run "
+                    "(CPU results depend on the thread count), and fails where a mean over the same seeds moved "
+                    "by more than its tolerance; `update` does the same run, prints the changes it accepts and "
+                    "rewrites the baseline. bench/baseline.py explains the tolerance.",
+        epilog="exit status: 0 every metric within tolerance (update: baseline written); 1 a metric moved, or a "
+               "setting, seed or metric is missing; 2 bad input (a missing or malformed baseline, a bad option)")
+    commands = p.add_subparsers(dest="baseline_command", required=True, metavar="{check,update}")
+    check = commands.add_parser(
+        "check", help="train the baseline grid and compare it with the stored baseline (exit 1 on a change)",
+        description="Train the grid the baseline names (in a temporary directory, removed unless the check "
+                    "fails), compare every (setting, metric) with the stored mean and tolerance, print the "
+                    "table, exit 0 if all pass and 1 if any fails.")
+    update = commands.add_parser(
+        "update", help="train the baseline grid and rewrite the baseline (after an intended change)",
+        description="Train the baseline grid, print the differences from the current baseline that this "
+                    "accepts (the table of `check`), and write the new baseline. Run it only when a change of "
+                    "the numbers is intended, and say why in the commit.")
+    update.add_argument("--spec", help="grid spec to make the baseline of (default: the one the current "
+                                       "baseline names, else tests/baselines/grid.yaml)")
+    for c in (check, update):
+        c.add_argument("--baseline", metavar="PATH", help="baseline file (default: tests/baselines/"
+                                                          "nb201_digits.json of this checkout)")
+        where = c.add_mutually_exclusive_group()
+        where.add_argument("--work", metavar="DIR", help="train into this directory, which must be new or "
+                           "empty (a grid directory skips finished runs), and keep it (default: a temporary "
+                           "directory)")
+        where.add_argument("--results", metavar="DIR", help="train nothing: use the finished runs of this grid "
+                           "directory (e.g. the --work DIR of an earlier check)")
+        c.add_argument("--jobs", type=int, default=None, help="runs at once, each on one torch thread (default: "
+                       "the number of cores); the numbers do not depend on it")
+        c.add_argument("--quiet", action="store_true", help="no progress display")
+        c.set_defaults(func=_cmd_baseline)
+
+
+def _cmd_baseline(args) -> int:
+    from bench import baseline as bl
+    from bench.config import ConfigError
+    from bench.grid import load_grid
+    from bench.grid.worker import usable_cpus
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs = {args.jobs}: at least 1")
+    path = Path(args.baseline) if args.baseline else bl.DEFAULT_BASELINE
+    updating = args.baseline_command == "update"
+    stored = bl.load_baseline(path) if not updating or path.is_file() else None
+    if updating and args.spec:
+        spec = Path(args.spec)
+    else:
+        spec = bl.spec_path(stored, path) if stored else bl.DEFAULT_SPEC
+    grid = load_grid(spec)
+    if stored:
+        print(f"baseline {path}: grid {spec}, seeds {stored['seeds']}, made {stored.get('created')} with torch "
+              f"{stored.get('torch_version')}, {stored.get('torch_threads')} thread(s)")
+    temporary = args.results is None and args.work is None
+    work = Path(args.results or args.work) if not temporary else bl.fresh_work_dir()
+    keep = not temporary
+    try:
+        if args.results is None:
+            jobs = args.jobs or max(1, min(usable_cpus(), len(grid.runs)))
+            print(bl.run_grid_fresh(grid, work, jobs, progress=not args.quiet).summary())
+        runs = bl.results_frame(work, grid)
+        comparison = bl.compare(stored, runs) if stored else None
+        if comparison is not None:
+            print(comparison.table())
+            print("\n".join(comparison.notes + [comparison.summary()]))
+        if updating:
+            return _baseline_write(bl, runs, grid, spec, path, comparison)
+        if not comparison.ok:
+            keep = True
+            print(f"the runs are kept in {work}; `bench baseline check --results {work}` compares them again")
+        return 0 if comparison.ok else 1
+    finally:
+        if not keep:
+            bl.remove_work_dir(work)
+
+
+def _baseline_write(bl, runs, grid, spec: Path, path: Path, comparison) -> int:
+    finished = set(runs.loc[runs["status"] == "ok", "key"])
+    missing = [r.label for r in grid.runs if r.key not in finished]
+    if missing:  # a baseline of part of the grid would guard fewer seeds than its tolerance assumes
+        print(f"bench: not writing {path}: run(s) failed or missing: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    new = bl.compute_baseline(runs, grid, bl.spec_reference(spec, path))
+    bl.save_baseline(new, path)
+    if comparison is None:
+        print(f"no baseline at {path} before")
+    elif not comparison.ok:
+        print("update accepts the FAIL rows above as the new baseline")
+    print(bl.describe(new))
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench",
@@ -321,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_run, _add_grid, _add_collect, _add_heuristics, _add_complexity, _add_data,
                 _add_groundtruth, _add_perf):
         add(sub)
+    _add_baseline(sub)
+    _add_report(sub)
     return parser
 
 

@@ -59,7 +59,8 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _setting(label: str) -> str:
+def setting_of(label: str) -> str:
+    """A run label without its seed: the setting it belongs to ("base" for the spec's base itself)."""
     return ",".join(part for part in label.split(",") if not part.startswith("seed=")) or "base"
 
 
@@ -79,7 +80,7 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
         env_path = run / "environment.json"
         env = json.loads(env_path.read_text()) if env_path.is_file() else {}
         label = labels.get(key) or config.get("name", key)
-        row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
+        row = {"key": key, "label": label, "setting": setting_of(label), "in_spec": key in manifest,
                "status": "ok", "error_type": None, "error": None, "attempts": None}
         row.update(flatten(config))
         row.update(metrics)
@@ -94,7 +95,7 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
     for key in gd.failed_keys():
         failure = gd.read_failure(key)
         label = labels.get(key) or failure.get("label") or key
-        row = {"key": key, "label": label, "setting": _setting(label), "in_spec": key in manifest,
+        row = {"key": key, "label": label, "setting": setting_of(label), "in_spec": key in manifest,
                "status": "failed", "error_type": failure.get("error_type"), "error": failure.get("error"),
                "attempts": failure.get("attempts"), "run_seconds": failure.get("seconds"),
                "code_version": failure.get("code_version"), "finished_at": failure.get("failed_at")}

@@ -1,0 +1,94 @@
+"""The numbers the papers report for NAS-Bench-201 / CIFAR-10, and the settings they belong to.
+
+Values from ../shared/REFERENCE.md, "Numbers the papers report" and "Diagnostics":
+the CaLR+MS paper (Jeon et al., CVPR 2025) and its supplement, Tables E (g),
+F (complexity), G (sampling), J (momentum), K (gamma'), I (MGCS), and the
+complexity-bias figures of Sec. 3. All are paper scale (C=16, N=5, 250 SPOS /
+200 FairNAS epochs, 25,000 training images); each entry says so, so that a
+report can set the scale beside the comparison.
+
+A setting is matched by config values: every ``match`` item must equal the
+value in the run's flattened config (``runs.parquet`` columns). Keys absent
+from a grid's table never match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PAPER_SCALE = "paper: C=16, N=5, 25k training images, 250 (SPOS) / 200 (FairNAS) epochs, 200 subnets"
+
+_SPOS = {"heuristics.sampling.name": "spos"}
+_FAIRNAS = {"heuristics.sampling.name": "fairnas"}
+_SHARED = {"heuristics.momentum_buffers.name": "shared", "train.momentum": 0.9}
+_MS = {"heuristics.momentum_buffers.name": "ms", "train.momentum": 0.9}
+_COSINE = {"heuristics.lr_schedule.name": "cosine"}
+
+
+def _calr(gamma_prime: float = 4.0, g: str = "log", complexity: str = "params") -> dict:
+    return {"heuristics.lr_schedule.name": "calr", "heuristics.lr_schedule.gamma_prime": gamma_prime,
+            "heuristics.lr_schedule.g": g, "heuristics.lr_schedule.complexity": complexity}
+
+
+@dataclass(frozen=True)
+class PaperValue:
+    setting: str
+    metric: str
+    value: float
+    source: str
+    match: dict = field(default_factory=dict)
+    scale: str = PAPER_SCALE
+
+
+_MOMENTUM_0 = {"train.momentum": 0.0, "heuristics.momentum_buffers.name": "shared"}
+_TABLES = "CaLR+MS supplement"
+
+PAPER_VALUES: tuple[PaperValue, ...] = (
+    PaperValue("SPOS", "kendall_tau", 0.751, f"{_TABLES}, Tables F, J, K", {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+MS", "kendall_tau", 0.772, f"{_TABLES}, Tables E, G, J", {**_SPOS, **_MS, **_COSINE}),
+    PaperValue("SPOS+CaLR+MS", "kendall_tau", 0.814, f"{_TABLES}, Tables E, F, G, K", {**_SPOS, **_MS, **_calr()}),
+    PaperValue("SPOS+CaLR+MS, gamma'=2", "kendall_tau", 0.787, f"{_TABLES}, Table K",
+               {**_SPOS, **_MS, **_calr(gamma_prime=2.0)}),
+    PaperValue("SPOS+CaLR+MS, gamma'=3", "kendall_tau", 0.797, f"{_TABLES}, Table K",
+               {**_SPOS, **_MS, **_calr(gamma_prime=3.0)}),
+    PaperValue("SPOS+CaLR+MS, g=x", "kendall_tau", 0.783, f"{_TABLES}, Table E", {**_SPOS, **_MS, **_calr(g="x")}),
+    PaperValue("SPOS+CaLR+MS, g=exp", "kendall_tau", 0.774, f"{_TABLES}, Table E",
+               {**_SPOS, **_MS, **_calr(g="exp")}),
+    PaperValue("SPOS+CaLR+MS, FLOPs", "kendall_tau", 0.783, f"{_TABLES}, Table F",
+               {**_SPOS, **_MS, **_calr(complexity="flops")}),
+    PaperValue("SPOS+MS, #params sampling", "kendall_tau", 0.784, f"{_TABLES}, Table G",
+               {"heuristics.sampling.name": "complexity_proportional", **_MS, **_COSINE}),
+    PaperValue("SPOS, beta=0", "kendall_tau", 0.615, f"{_TABLES}, Table J", {**_SPOS, **_MOMENTUM_0, **_COSINE}),
+    PaperValue("FairNAS", "kendall_tau", 0.766, f"{_TABLES}, Tables F, J", {**_FAIRNAS, **_SHARED, **_COSINE}),
+    PaperValue("FairNAS+CaLR+MS", "kendall_tau", 0.828, f"{_TABLES}, Tables E, F, G",
+               {**_FAIRNAS, **_MS, **_calr()}),
+    PaperValue("FairNAS, beta=0", "kendall_tau", 0.743, f"{_TABLES}, Table J",
+               {**_FAIRNAS, **_MOMENTUM_0, **_COSINE}),
+    # Complexity bias and C3 are our operationalizations of the paper's verbal definitions (bench.metrics.fairness).
+    PaperValue("SPOS", "complexity_bias", 0.76, "CaLR+MS paper, Sec. 3 (CB)", {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+CaLR", "complexity_bias", 0.63, "CaLR+MS paper, Sec. 3 (CB)", {**_SPOS, **_SHARED, **_calr()}),
+    PaperValue("SPOS", "complexity_convergence_correlation", -0.19, "CaLR+MS paper, Sec. 3 (C3)",
+               {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+CaLR", "complexity_convergence_correlation", -0.09, "CaLR+MS paper, Sec. 3 (C3)",
+               {**_SPOS, **_SHARED, **_calr()}),
+    PaperValue("MGCS, n=1", "mgcs_A1", 0.60, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+    PaperValue("MGCS, n=3", "mgcs_A3", 0.27, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+    PaperValue("MGCS, n=5", "mgcs_A5", 0.09, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+)
+
+
+def matches(config_row, match: dict) -> bool:
+    """Whether a run's flattened config (a mapping or a pandas row) has every value of ``match``."""
+    for key, wanted in match.items():
+        if key not in config_row:
+            return False
+        value = config_row[key]
+        if isinstance(wanted, float):
+            try:
+                if abs(float(value) - wanted) > 1e-9:
+                    return False
+            except (TypeError, ValueError):
+                return False
+        elif value != wanted:
+            return False
+    return True
