@@ -1,4 +1,4 @@
-"""The ``bench`` command: run, grid, collect, heuristics, complexity, data, groundtruth, perf."""
+"""The ``bench`` command: run, grid, collect, report, baseline, heuristics, complexity, data, groundtruth, perf."""
 
 from __future__ import annotations
 
