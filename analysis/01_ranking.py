@@ -5,8 +5,8 @@
 # the grid. Kendall tau counts concordant pairs over all scored subnets; sparse Kendall tau first bins
 # the ground truth (bin width `eval.sparse_threshold`, 1 accuracy point by default), so that pairs
 # whose true accuracies are practically equal do not count (Yu et al. 2020). Each point is the mean over
-# seeds with a 95% percentile-bootstrap interval; grey dots are single seeds. With 3 seeds such an
-# interval is narrow by construction (about 75% actual coverage): read it as a screening flag.
+# seeds with a 95% percentile-bootstrap interval; grey dots are single seeds. With 3 seeds or fewer such
+# an interval is narrow by construction (about 75% actual coverage at 3): read it as a screening flag.
 
 # %% tags=["parameters"]
 RESULTS_DIR = "results/quick"

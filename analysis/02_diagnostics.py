@@ -58,6 +58,6 @@ if len(gradient):
 figures.show(figures.gm_heatmaps(results), "No GM score matrices in this grid (diagnostics.gm_every = 0).")
 mgcs = tables.long_summary(results, ["mgcs_A1", "mgcs_A3", "mgcs_A5"])
 if len(mgcs):
-    display(mgcs.round(3))
+    display(mgcs.set_index("setting").round(3))
 else:
     display(Markdown("*No MGCS runs in this grid.*"))

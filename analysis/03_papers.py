@@ -29,9 +29,9 @@ results = load_results(RESULTS_DIR, recollect=False)
 # %%
 comparison = tables.paper_comparison(results)
 if len(comparison):
-    display(comparison.round(3))
+    display(comparison.set_index("setting").round(3))
     display(Markdown(f"Scale of the papers' numbers: {PAPER_SCALE}. Scale of this grid's settings:"))
-    display(tables.scales(results))
+    display(tables.scales(results).set_index("setting"))
 else:
     display(Markdown("*No setting of this grid matches a setting the papers report on NAS-Bench-201 / "
                      "CIFAR-10 (SPOS or FairNAS with the papers' momentum, schedule and CaLR values).*"))
@@ -41,12 +41,15 @@ else:
 #
 # Every setting against the baseline: the config values that differ, the registered heuristics behind
 # them and their sources, and the paired per-seed difference in Kendall tau and sparse Kendall tau
-# with its 95% bootstrap interval. *Distinguishable* means the interval excludes zero; with 3 seeds,
-# read it as a screening flag.
+# with its 95% bootstrap interval. *Distinguishable* means the interval excludes zero; with 3 seeds or
+# fewer, read it as a screening flag.
 
 # %%
 overview = tables.heuristics_overview(results)
 if len(overview):
-    display(overview.round(3))
+    effects, changes = tables.overview_for_reading(overview)
+    display(effects)
+    display(Markdown("What each setting changes from the baseline, and where its heuristics come from:"))
+    display(changes)
 else:
     display(Markdown("*This grid has a single setting: there is nothing to compare with the baseline.*"))

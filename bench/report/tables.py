@@ -45,8 +45,8 @@ def changes_from_baseline(results: Results, setting: str) -> dict[str, tuple]:
         if "." not in column or column in IGNORED_COLUMNS:
             continue
         a, b = base.get(column), other.get(column)
-        if _same(a, b) or (column.startswith("heuristics.") and _missing(a)):
-            continue  # a parameter of a newly chosen heuristic: the change of its name says it
+        if _same(a, b) or (column.startswith("heuristics.") and (_missing(a) or _missing(b))):
+            continue  # a parameter of a heuristic only one side chose: the change of its name says it
         changed[column] = (a, b)
     return changed
 
@@ -148,3 +148,20 @@ def paper_comparison(results: Results) -> pd.DataFrame:
                          "ours CI": f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", "seeds": s["n"],
                          "source": paper.source})
     return pd.DataFrame(rows)
+
+
+def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse_kendall_tau")):
+    """The overview as two narrow tables for a page: (effects, what changed and sources)."""
+    if not len(overview):
+        return overview, overview
+    effects = overview[["setting", "heuristics"]].copy()
+    for metric in metrics:
+        if f"{metric}_effect" not in overview:
+            continue
+        name = "tau" if metric == "kendall_tau" else metric.replace("_kendall_tau", " tau")
+        effects[f"effect on {name} [95% CI]"] = [
+            f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
+            zip(overview[f"{metric}_effect"], overview[f"{metric}_ci_low"], overview[f"{metric}_ci_high"])]
+        effects[f"{name}: distinguishable"] = overview[f"{metric}_distinguishable"].map({True: "yes", False: "no"})
+    effects["paired seeds"] = overview.get("kendall_tau_pairs")
+    return effects.set_index("setting"), overview[["setting", "changed", "sources"]].set_index("setting")
