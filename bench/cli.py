@@ -50,16 +50,46 @@ def _cmd_run(args) -> int:
     return 0
 
 
+_NB101_COMPLEXITY_HELP = """\
+nb101 (NAS-Bench-101, 423,624 cells: not enumerated) needs the cells to price:
+  --records PATH            a JSON list of objects with "matrix" and "ops" (the format of
+                            nb101_records.json / nb101_sample.json): one CSV row per entry
+  --matrix M --ops OPS      one cell: M is the adjacency matrix as n*n digits 0/1 row by row
+                            (the official tfrecord form, e.g. 0110000110...) or rows joined by
+                            commas (011,001,000); OPS the n ops joined by commas, e.g.
+                            input,conv3x3-bn-relu,output (interior ops: conv3x3-bn-relu,
+                            conv1x1-bn-relu, maxpool3x3)
+Cells are pruned as the official ModelSpec prunes; arch_str is the official graph hash. Defaults
+are the benchmark network (--stem 128 --stacks 3 --cells 3 --classes 10), whose parameter count
+is the official trainable_parameters. flops = multiply-accumulates of convolutions and the dense
+layer for one 32x32 image.
+
+examples:
+  bench complexity nb201 > nb201_complexity.csv
+  bench complexity nb101 --records nb101_sample.json
+  bench complexity nb101 --matrix 011,001,000 --ops input,conv3x3-bn-relu,output
+"""
+
+
 def _add_complexity(sub) -> None:
-    p = sub.add_parser("complexity", help="parameter count and FLOPs of every cell of a space (CSV)",
-                       description="Prints arch_str,params,flops for every cell of the space: the stand-alone "
-                                   "network's parameter count and multiply-accumulates, computed in closed form.")
-    p.add_argument("space", choices=["nb201"], help="search space")
-    p.add_argument("--C", type=int, default=16, help="channels of the first stage (default 16)")
-    p.add_argument("--N", type=int, default=5, help="cells per stage (default 5)")
+    p = sub.add_parser("complexity", help="parameter count and FLOPs of cells of a space (CSV)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Prints arch_str,params,flops: the stand-alone network's parameter count and "
+                                   "multiply-accumulates, computed in closed form. nb201: every cell of the "
+                                   "space; nb101: the cells given with --records or --matrix/--ops.",
+                       epilog=_NB101_COMPLEXITY_HELP)
+    p.add_argument("space", choices=["nb201", "nb101"], help="search space")
+    p.add_argument("--C", type=int, default=16, help="nb201: channels of the first stage (default 16)")
+    p.add_argument("--N", type=int, default=5, help="nb201: cells per stage (default 5)")
     p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
     p.add_argument("--input-size", type=int, default=32, help="input resolution (default 32)")
     p.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
+    p.add_argument("--stem", type=int, default=None, help="nb101: stem output channels (default 128)")
+    p.add_argument("--stacks", type=int, default=None, help="nb101: stacks of cells (default 3)")
+    p.add_argument("--cells", type=int, default=None, help="nb101: cells per stack (default 3)")
+    p.add_argument("--records", metavar="PATH", help="nb101: JSON list of cells (objects with matrix and ops)")
+    p.add_argument("--matrix", help="nb101: one cell's adjacency matrix (see below)")
+    p.add_argument("--ops", help="nb101: one cell's ops, comma-separated (see below)")
     p.set_defaults(func=_cmd_complexity)
 
 
@@ -67,6 +97,13 @@ def _cmd_complexity(args) -> int:
     from bench.config import ConfigError
     from bench.spaces import nb201 as space
 
+    if args.space == "nb101":
+        return _complexity_nb101(args)
+    given = [f"--{name}" for name in ("stem", "stacks", "cells", "records", "matrix", "ops")
+             if getattr(args, name) is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: option(s) of nb101 only; nb201 takes --C, --N, --classes, "
+                          "--input-size, --in-channels")
     for name, value in (("--C", args.C), ("--N", args.N), ("--classes", args.classes),
                         ("--input-size", args.input_size), ("--in-channels", args.in_channels)):
         if value < 1:
@@ -77,6 +114,57 @@ def _cmd_complexity(args) -> int:
         c = space.complexity(arch, C=args.C, N=args.N, num_classes=args.classes, input_size=args.input_size,
                              in_channels=args.in_channels)
         out.write(f"{arch},{c.params},{c.flops}\n")
+    return 0
+
+
+def _parse_nb101_matrix(text: str) -> list[list[int]]:
+    """'011,001,000' (rows) or '011001000' (n*n digits row by row) -> a list of rows of ints."""
+    import math
+
+    from bench.config import ConfigError
+
+    rows = text.replace(";", ",").replace(" ", "").split(",")
+    if len(rows) == 1:
+        n = math.isqrt(len(text))
+        if n * n != len(text):
+            raise ConfigError(f"--matrix {text!r}: {len(text)} digits is not n*n; give n*n digits 0/1 row by "
+                              "row, or rows joined by commas")
+        rows = [text[r * n:(r + 1) * n] for r in range(n)]
+    if any(set(row) - {"0", "1"} or len(row) != len(rows) for row in rows):
+        raise ConfigError(f"--matrix {text!r}: expected {len(rows)} rows of {len(rows)} digits 0/1")
+    return [[int(c) for c in row] for row in rows]
+
+
+def _complexity_nb101(args) -> int:
+    from bench.config import ConfigError
+    from bench.groundtruth.nb101 import read_cells_json
+    from bench.spaces import nb101
+
+    if args.records is None and (args.matrix is None or args.ops is None):
+        raise ConfigError("bench complexity nb101 needs --records PATH, or --matrix and --ops for one cell "
+                          "(see bench complexity --help)")
+    if args.records is not None and (args.matrix is not None or args.ops is not None):
+        raise ConfigError("give either --records or --matrix/--ops, not both")
+    settings = dict(stem_channels=128 if args.stem is None else args.stem,
+                    num_stacks=3 if args.stacks is None else args.stacks,
+                    cells_per_stack=3 if args.cells is None else args.cells,
+                    num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
+    flags = ("--stem", "--stacks", "--cells", "--classes", "--input-size", "--in-channels")
+    for flag, value in zip(flags, settings.values()):
+        if value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
+    try:
+        if args.records is not None:
+            cells = read_cells_json(args.records)
+        else:
+            cells = [nb101.make_cell(_parse_nb101_matrix(args.matrix), args.ops.split(","))]
+        costs = [nb101.complexity(cell, **settings) for cell in cells]
+    except nb101.CellError as exc:
+        raise ConfigError(str(exc)) from None
+    out = sys.stdout
+    out.write("arch_str,params,flops\n")
+    for cell, c in zip(cells, costs):
+        out.write(f"{cell},{c.params},{c.flops}\n")
     return 0
 
 
@@ -479,6 +567,12 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted; run the same command again to resume from the last checkpoint",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`bench complexity nb201 | head`): stop quietly, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

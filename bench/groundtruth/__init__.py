@@ -1,5 +1,6 @@
 """Ground-truth tables of tabular benchmarks: one table type, one loader per benchmark."""
 
+from .nb101 import load_nb101, load_nb101_records_json, load_nb101_sample_json, load_nb101_tfrecord
 from .nb201 import DEFAULT_COLUMN, NB201_COLUMNS, default_table_path, import_nb201_pth, load_nb201_csv
 from .table import GroundTruthError, GroundTruthTable
 
@@ -11,4 +12,8 @@ __all__ = [
     "load_nb201_csv",
     "import_nb201_pth",
     "default_table_path",
+    "load_nb101",
+    "load_nb101_tfrecord",
+    "load_nb101_records_json",
+    "load_nb101_sample_json",
 ]
