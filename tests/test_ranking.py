@@ -181,7 +181,7 @@ def test_ranking_metrics_bundle():
         ([1.0], [1.0], "scores needs at least 2"),
         ([1.0, np.inf], [1.0, 2.0], "scores must be finite; entry 1"),
         ([1.0, 2.0], [np.nan, 2.0], "truth must be finite; entry 0"),
-        (["a", "b"], [1.0, 2.0], "scores must be a 1-D sequence of numbers"),
+        (["a", "b"], [1.0, 2.0], "scores must be numeric"),
     ],
 )
 def test_input_validation(scores, truth, message):

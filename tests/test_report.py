@@ -1,10 +1,8 @@
 """Reports: tables and figures from a small real grid, rendered to HTML and PDF and checked as a reader would."""
 
-import re
 import shutil
 from html.parser import HTMLParser
 
-import pandas as pd
 import pytest
 import yaml
 

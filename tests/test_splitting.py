@@ -79,9 +79,9 @@ def test_two_level_tree_covers_the_space_once():
     left, right = root.split(1, [(C1, C3), (NONE, SKIP, AVG)])
     leaves = left.split(4, [(SKIP, AVG), (NONE, C1, C3)]) + right.split(0, [(NONE,), (SKIP, C1), (C3, AVG)])
     assert sp.is_partition(leaves)
-    assert sum(sp.size(l) for l in leaves) == 15625
+    assert sum(sp.size(leaf) for leaf in leaves) == 15625
     hits = Counter(sp.leaf_index(leaves, a) for a in ALL)
-    assert [hits[i] for i in range(len(leaves))] == [l.size for l in leaves]
+    assert [hits[i] for i in range(len(leaves))] == [leaf.size for leaf in leaves]
     # overlapping or incomplete sets are not partitions
     assert not sp.is_partition(leaves[:-1])
     assert not sp.is_partition(leaves + [leaves[0]])
@@ -203,7 +203,7 @@ def brute_force_balanced(ops, groups):
     want = sorted(sp.balanced_sizes(n, groups))
     found = set()
     for labels in itertools.product(range(groups), repeat=n):
-        parts = [tuple(o for o, l in zip(ops, labels) if l == g) for g in range(groups)]
+        parts = [tuple(o for o, label in zip(ops, labels) if label == g) for g in range(groups)]
         if sorted(len(p) for p in parts) == want:
             found.add(as_set(parts))
     return found

@@ -46,6 +46,8 @@ from typing import Iterator
 import numpy as np
 from scipy import stats
 
+from bench.metrics.checks import finite_vector
+
 __all__ = [
     "complexity_bias",
     "complexity_bias_matched",
@@ -57,27 +59,9 @@ __all__ = [
 _MAX_BLOCK_CELLS = 2_000_000
 
 
-def _as_vector(x, name: str) -> np.ndarray:
-    """Convert ``x`` to a 1-D finite float array or raise ``ValueError`` naming it."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, could not convert to float: {exc}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} must be finite, found {int(bad.sum())} non-finite value(s) "
-            f"(first at index {first}: {arr[first]!r})"
-        )
-    return arr
-
-
 def _validate(**arrays) -> list[np.ndarray]:
     """Validate named 1-D finite arrays of equal length; return them in order."""
-    out = [_as_vector(v, k) for k, v in arrays.items()]
+    out = [finite_vector(v, k) for k, v in arrays.items()]
     lengths = {k: len(a) for k, a in zip(arrays, out)}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} has {n}" for k, n in lengths.items())

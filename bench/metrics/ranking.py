@@ -36,6 +36,8 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from bench.metrics.checks import finite_vector
+
 __all__ = [
     "kendall_tau",
     "spearman",
@@ -53,24 +55,9 @@ __all__ = [
 # -- input checks ---------------------------------------------------------------
 
 
-def _vector(x, name: str, min_len: int = 2) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers: {exc}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size < min_len:
-        raise ValueError(f"{name} needs at least {min_len} entries, got {arr.size}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name} must be finite; entry {int(bad[0])} is {arr[bad[0]]} ({bad.size} non-finite)")
-    return arr
-
-
 def _pair(scores, truth) -> tuple[np.ndarray, np.ndarray]:
-    s = _vector(scores, "scores")
-    t = _vector(truth, "truth")
+    s = finite_vector(scores, "scores", min_len=2)
+    t = finite_vector(truth, "truth", min_len=2)
     if s.size != t.size:
         raise ValueError(f"scores and truth must have the same length, got {s.size} and {t.size}")
     return s, t
@@ -138,7 +125,7 @@ def sparse_bins(truth, threshold: float = 1.0) -> np.ndarray:
     snapped onto it, so 91.6 with threshold 0.1 lands in bin 916 as written,
     not in 915 because ``91.6 / 0.1 == 915.999...``.
     """
-    t = _vector(truth, "truth", min_len=1)
+    t = finite_vector(truth, "truth", min_len=1)
     threshold = float(threshold)
     if not (math.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be a positive number, got {threshold}")
@@ -216,7 +203,7 @@ def p_beats_random(scores, truth, space_truth, k: int = 10) -> float:
     on NAS-Bench-201 and 5 elsewhere.
     """
     s, t = _pair(scores, truth)
-    space = _vector(space_truth, "space_truth", min_len=1)
+    space = finite_vector(space_truth, "space_truth", min_len=1)
     k = _count(k, s.size)
     best = t[_top(s, k)].max()
     q = float(np.mean(space <= best))
