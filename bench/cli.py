@@ -50,7 +50,7 @@ def _cmd_run(args) -> int:
     return 0
 
 
-_NB101_COMPLEXITY_HELP = """\
+_COMPLEXITY_HELP = """\
 nb101 (NAS-Bench-101, 423,624 cells: not enumerated) needs the cells to price:
   --records PATH            a JSON list of objects with "matrix" and "ops" (the format of
                             nb101_records.json / nb101_sample.json): one CSV row per entry
@@ -64,10 +64,27 @@ are the benchmark network (--stem 128 --stacks 3 --cells 3 --classes 10), whose 
 is the official trainable_parameters. flops = multiply-accumulates of convolutions and the dense
 layer for one 32x32 image.
 
+darts (DARTS space, about 1e18 genotypes: not enumerated) needs the genotypes to price:
+  --records PATH            a JSON list of records holding genotypes: NDS records (genotype under
+                            "net"), the NAS-Bench-301 sample ("normal", "reduce"), or bare genotypes
+                            {"normal": [[op, input], ...8 pairs], "reduce": [...]}
+  --genotype STRING         one genotype: the canonical string (the arch_str printed), e.g.
+                            normal=|sep_conv_3x3~0|sep_conv_3x3~1|+|...|+|...|+|...|;reduce=|...|
+                            (4 node groups per cell, inputs: 0, 1 the previous cells, j >= 2 node j),
+                            a DARTS repr Genotype(normal=[('sep_conv_3x3', 0), ...], ...), or a JSON
+                            object as above
+Ops: max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3,
+dil_conv_5x5; the two inputs of a node differ; cells concatenate nodes 2..5. The network is DARTS's
+NetworkCIFAR without auxiliary head; the defaults (--C 36 --layers 20 --classes 10) are the DARTS
+CIFAR-10 evaluation network (DARTS_V2: 3,349,342 parameters). Every genotype is priced at the
+same --C/--layers: an NDS record's own width and depth are not used.
+
 examples:
   bench complexity nb201 > nb201_complexity.csv
   bench complexity nb101 --records nb101_sample.json
   bench complexity nb101 --matrix 011,001,000 --ops input,conv3x3-bn-relu,output
+  bench complexity darts --records nb301_surrogate_sample.json
+  bench complexity darts --records DARTS.json --C 16 --layers 8
 """
 
 
@@ -76,18 +93,23 @@ def _add_complexity(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Prints arch_str,params,flops: the stand-alone network's parameter count and "
                                    "multiply-accumulates, computed in closed form. nb201: every cell of the "
-                                   "space; nb101: the cells given with --records or --matrix/--ops.",
-                       epilog=_NB101_COMPLEXITY_HELP)
-    p.add_argument("space", choices=["nb201", "nb101"], help="search space")
-    p.add_argument("--C", type=int, default=16, help="nb201: channels of the first stage (default 16)")
-    p.add_argument("--N", type=int, default=5, help="nb201: cells per stage (default 5)")
+                                   "space; nb101: the cells given with --records or --matrix/--ops; darts: the "
+                                   "genotypes given with --records or --genotype.",
+                       epilog=_COMPLEXITY_HELP)
+    p.add_argument("space", choices=["nb201", "nb101", "darts"], help="search space")
+    p.add_argument("--C", type=int, default=None,
+                   help="nb201: channels of the first stage (default 16); darts: initial channels (default 36)")
+    p.add_argument("--N", type=int, default=None, help="nb201: cells per stage (default 5)")
+    p.add_argument("--layers", type=int, default=None, help="darts: number of cells (default 20)")
     p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
     p.add_argument("--input-size", type=int, default=32, help="input resolution (default 32)")
     p.add_argument("--in-channels", type=int, default=3, help="input channels (default 3)")
     p.add_argument("--stem", type=int, default=None, help="nb101: stem output channels (default 128)")
     p.add_argument("--stacks", type=int, default=None, help="nb101: stacks of cells (default 3)")
     p.add_argument("--cells", type=int, default=None, help="nb101: cells per stack (default 3)")
-    p.add_argument("--records", metavar="PATH", help="nb101: JSON list of cells (objects with matrix and ops)")
+    p.add_argument("--records", metavar="PATH",
+                   help="nb101: JSON list of cells (objects with matrix and ops); darts: JSON list of genotypes")
+    p.add_argument("--genotype", metavar="STRING", help="darts: one genotype (see below)")
     p.add_argument("--matrix", help="nb101: one cell's adjacency matrix (see below)")
     p.add_argument("--ops", help="nb101: one cell's ops, comma-separated (see below)")
     p.set_defaults(func=_cmd_complexity)
@@ -97,13 +119,20 @@ def _cmd_complexity(args) -> int:
     from bench.config import ConfigError
     from bench.spaces import nb201 as space
 
+    darts_only = [f"--{name}" for name in ("layers", "genotype") if getattr(args, name) is not None]
+    if args.space == "darts":
+        return _complexity_darts(args)
+    if darts_only:
+        raise ConfigError(f"{', '.join(darts_only)}: option(s) of darts only")
     if args.space == "nb101":
         return _complexity_nb101(args)
     given = [f"--{name}" for name in ("stem", "stacks", "cells", "records", "matrix", "ops")
              if getattr(args, name) is not None]
     if given:
-        raise ConfigError(f"{', '.join(given)}: option(s) of nb101 only; nb201 takes --C, --N, --classes, "
+        owner = "nb101 and darts" if given == ["--records"] else "nb101 only"
+        raise ConfigError(f"{', '.join(given)}: option(s) of {owner}; nb201 takes --C, --N, --classes, "
                           "--input-size, --in-channels")
+    args.C, args.N = (16 if args.C is None else args.C), (5 if args.N is None else args.N)
     for name, value in (("--C", args.C), ("--N", args.N), ("--classes", args.classes),
                         ("--input-size", args.input_size), ("--in-channels", args.in_channels)):
         if value < 1:
@@ -165,6 +194,42 @@ def _complexity_nb101(args) -> int:
     out.write("arch_str,params,flops\n")
     for cell, c in zip(cells, costs):
         out.write(f"{cell},{c.params},{c.flops}\n")
+    return 0
+
+
+def _complexity_darts(args) -> int:
+    from bench.config import ConfigError
+    from bench.groundtruth.darts import read_genotypes_json
+    from bench.spaces import darts
+
+    foreign = [f"--{name}" for name in ("N", "stem", "stacks", "cells", "matrix", "ops")
+               if getattr(args, name) is not None]
+    if foreign:
+        raise ConfigError(f"{', '.join(foreign)}: not option(s) of darts; darts takes --records or --genotype, "
+                          "--C, --layers, --classes, --input-size, --in-channels")
+    if args.records is None and args.genotype is None:
+        raise ConfigError("bench complexity darts needs --records PATH or --genotype STRING "
+                          "(see bench complexity --help)")
+    if args.records is not None and args.genotype is not None:
+        raise ConfigError("give either --records or --genotype, not both")
+    settings = dict(C=darts.DEFAULT_C if args.C is None else args.C,
+                    layers=darts.DEFAULT_LAYERS if args.layers is None else args.layers,
+                    num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
+    for flag, value in zip(("--C", "--layers", "--classes", "--input-size", "--in-channels"), settings.values()):
+        if value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
+    try:
+        if args.records is not None:
+            genotypes = read_genotypes_json(args.records)
+        else:
+            genotypes = [darts.parse_genotype(args.genotype)]
+        costs = [darts.complexity(g, **settings) for g in genotypes]
+    except darts.GenotypeError as exc:
+        raise ConfigError(str(exc)) from None
+    out = sys.stdout
+    out.write("arch_str,params,flops\n")
+    for genotype, c in zip(genotypes, costs):
+        out.write(f"{genotype},{c.params},{c.flops}\n")
     return 0
 
 
