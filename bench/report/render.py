@@ -90,10 +90,13 @@ def build_notebook(results: Results, notebooks: list[Path]) -> nbformat.Notebook
 
 def _anchored(cell):
     """Headings get explicit ids, so the contents links work in the HTML and the PDF alike."""
-    lines = [f"{m.group(1)} {m.group(2)} <a id=\"{slug(m.group(2))}\"></a>" if (m := re.match(r"^(#{1,2}) (.+)$", line))
-             else line for line in cell.source.splitlines()]
-    cell.source = "\n".join(lines)
+    cell.source = "\n".join(_anchor_heading(line) for line in cell.source.splitlines())
     return cell
+
+
+def _anchor_heading(line: str) -> str:
+    m = re.match(r"^(#{1,2}) (.+)$", line)  # the levels the contents list
+    return f'{m.group(1)} {m.group(2)} <a id="{slug(m.group(2))}"></a>' if m else line
 
 
 def contents(cells) -> str:
