@@ -30,7 +30,7 @@ results = load_results(RESULTS_DIR, recollect=False)
 figures.show(figures.metric_by_setting(results, ["kendall_tau", "sparse_kendall_tau"]),
              "No finished runs with ranking metrics yet.")
 summary = tables.long_summary(results, RANKING_METRICS)
-display(summary.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3))
+display(tables.readable(summary.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3)))
 
 # %% [markdown]
 # ## Ranking over training

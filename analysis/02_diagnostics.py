@@ -29,7 +29,7 @@ results = load_results(RESULTS_DIR, recollect=False)
 # %%
 figures.show(figures.metric_by_setting(results, BIAS_METRICS), "No complexity-bias metrics in this grid.")
 bias = tables.long_summary(results, BIAS_METRICS)
-display(bias.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3))
+display(tables.readable(bias.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3)))
 
 # %% [markdown]
 # ## Gradient statistics
@@ -44,7 +44,8 @@ figures.show(figures.gradient_std_over_training(results), "No gradient statistic
              "(diagnostics.grad_stats = false).")
 gradient = tables.long_summary(results, GRADIENT_METRICS)
 if len(gradient):
-    display(gradient.pivot_table(index="setting", columns="metric", values="mean", sort=False))
+    table = gradient.pivot_table(index="setting", columns="metric", values="mean", sort=False)
+    display(tables.readable(table.round(4)))
 
 # %% [markdown]
 # ## Gradient matching and MGCS
@@ -58,6 +59,6 @@ if len(gradient):
 figures.show(figures.gm_heatmaps(results), "No GM score matrices in this grid (diagnostics.gm_every = 0).")
 mgcs = tables.long_summary(results, ["mgcs_A1", "mgcs_A3", "mgcs_A5"])
 if len(mgcs):
-    display(mgcs.set_index("setting").round(3))
+    display(tables.readable(mgcs.set_index("setting").round(3)))
 else:
     display(Markdown("*No MGCS runs in this grid.*"))

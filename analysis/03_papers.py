@@ -12,7 +12,7 @@ RESULTS_DIR = "results/quick"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from bench.report import tables
+from bench.report import figures, tables
 from bench.report.paper_numbers import PAPER_SCALE
 from bench.report.results import load_results
 
@@ -29,9 +29,10 @@ results = load_results(RESULTS_DIR, recollect=False)
 # %%
 comparison = tables.paper_comparison(results)
 if len(comparison):
-    display(comparison.set_index("setting").round(3))
+    shown = comparison.assign(metric=comparison["metric"].map(figures.label)).set_index("setting")
+    display(tables.readable(shown.round(3)))
     display(Markdown(f"Scale of the papers' numbers: {PAPER_SCALE}. Scale of this grid's settings:"))
-    display(tables.scales(results).set_index("setting"))
+    display(tables.readable(tables.scales(results).set_index("setting")))
 else:
     display(Markdown("*No setting of this grid matches a setting the papers report on NAS-Bench-201 / "
                      "CIFAR-10 (SPOS or FairNAS with the papers' momentum, schedule and CaLR values).*"))
@@ -48,8 +49,8 @@ else:
 overview = tables.heuristics_overview(results)
 if len(overview):
     effects, changes = tables.overview_for_reading(overview)
-    display(effects)
+    display(tables.readable(effects))
     display(Markdown("What each setting changes from the baseline, and where its heuristics come from:"))
-    display(changes)
+    display(tables.readable(changes))
 else:
     display(Markdown("*This grid has a single setting: there is nothing to compare with the baseline.*"))

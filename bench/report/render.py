@@ -34,7 +34,7 @@ PRINT_CSS = """
 body { font-size: 9pt; }
 img { max-width: 100%; height: auto; }
 table { font-size: 7pt; }
-td, th { white-space: normal !important; overflow-wrap: anywhere; }
+td, th { white-space: normal !important; overflow-wrap: break-word; padding: 0.2em 0.35em !important; }
 img, table { page-break-inside: avoid; }
 h1, h2 { page-break-after: avoid; }
 h1 { page-break-before: always; }

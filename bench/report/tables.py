@@ -165,3 +165,13 @@ def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse
         effects[f"{name}: distinguishable"] = overview[f"{metric}_distinguishable"].map({True: "yes", False: "no"})
     effects["paired seeds"] = overview.get("kendall_tau_pairs")
     return effects.set_index("setting"), overview[["setting", "changed", "sources"]].set_index("setting")
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Setting labels with a space after each comma, so that a narrow page can wrap them."""
+    frame = frame.copy()
+    if frame.index.name == "setting":
+        frame.index = frame.index.str.replace(",", ", ")
+    if "setting" in frame.columns:
+        frame["setting"] = frame["setting"].str.replace(",", ", ")
+    return frame
