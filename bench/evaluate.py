@@ -78,9 +78,9 @@ def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: Devic
 class RankingProbe:
     """Ranking quality of a fixed pool, measured between epochs without changing the training.
 
-    Our addition for following ranking over training (the heuristics study,
-    Sec. 4, plots Kendall tau against epochs the same way). Scoring can
-    touch state that training reads later: BN recalibration rewrites running
+    Our addition, for following ranking quality over training (the
+    studies report only the end of training). Scoring can touch state that
+    training reads later: BN recalibration rewrites running
     statistics, and the global torch generator must not move. Both are saved
     before and restored after, so a run with tracking trains exactly as one
     without it (tested).
