@@ -133,16 +133,29 @@ def _cmd_complexity(args) -> int:
         raise ConfigError(f"{', '.join(given)}: option(s) of {owner}; nb201 takes --C, --N, --classes, "
                           "--input-size, --in-channels")
     args.C, args.N = (16 if args.C is None else args.C), (5 if args.N is None else args.N)
-    for name, value in (("--C", args.C), ("--N", args.N), ("--classes", args.classes),
-                        ("--input-size", args.input_size), ("--in-channels", args.in_channels)):
+    _require_positive(("--C", "--N", "--classes", "--input-size", "--in-channels"),
+                      (args.C, args.N, args.classes, args.input_size, args.in_channels))
+    archs = list(space.iter_archs())
+    return _write_costs(archs, (space.complexity(arch, C=args.C, N=args.N, num_classes=args.classes,
+                                                 input_size=args.input_size, in_channels=args.in_channels)
+                                for arch in archs))
+
+
+def _require_positive(flags, values) -> None:
+    """Every size option of `bench complexity` is a count: >= 1."""
+    from bench.config import ConfigError
+
+    for flag, value in zip(flags, values):
         if value < 1:
-            raise ConfigError(f"{name} must be >= 1, got {value}")
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
+
+
+def _write_costs(items, costs) -> int:
+    """The CSV of `bench complexity`: one row per cell, its key, parameters and FLOPs."""
     out = sys.stdout
     out.write("arch_str,params,flops\n")
-    for arch in space.iter_archs():
-        c = space.complexity(arch, C=args.C, N=args.N, num_classes=args.classes, input_size=args.input_size,
-                             in_channels=args.in_channels)
-        out.write(f"{arch},{c.params},{c.flops}\n")
+    for item, c in zip(items, costs):
+        out.write(f"{item},{c.params},{c.flops}\n")
     return 0
 
 
@@ -178,10 +191,8 @@ def _complexity_nb101(args) -> int:
                     num_stacks=3 if args.stacks is None else args.stacks,
                     cells_per_stack=3 if args.cells is None else args.cells,
                     num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
-    flags = ("--stem", "--stacks", "--cells", "--classes", "--input-size", "--in-channels")
-    for flag, value in zip(flags, settings.values()):
-        if value < 1:
-            raise ConfigError(f"{flag} must be >= 1, got {value}")
+    _require_positive(("--stem", "--stacks", "--cells", "--classes", "--input-size", "--in-channels"),
+                      settings.values())
     try:
         if args.records is not None:
             cells = read_cells_json(args.records)
@@ -190,11 +201,7 @@ def _complexity_nb101(args) -> int:
         costs = [nb101.complexity(cell, **settings) for cell in cells]
     except nb101.CellError as exc:
         raise ConfigError(str(exc)) from None
-    out = sys.stdout
-    out.write("arch_str,params,flops\n")
-    for cell, c in zip(cells, costs):
-        out.write(f"{cell},{c.params},{c.flops}\n")
-    return 0
+    return _write_costs(cells, costs)
 
 
 def _complexity_darts(args) -> int:
@@ -215,9 +222,7 @@ def _complexity_darts(args) -> int:
     settings = dict(C=darts.DEFAULT_C if args.C is None else args.C,
                     layers=darts.DEFAULT_LAYERS if args.layers is None else args.layers,
                     num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
-    for flag, value in zip(("--C", "--layers", "--classes", "--input-size", "--in-channels"), settings.values()):
-        if value < 1:
-            raise ConfigError(f"{flag} must be >= 1, got {value}")
+    _require_positive(("--C", "--layers", "--classes", "--input-size", "--in-channels"), settings.values())
     try:
         if args.records is not None:
             genotypes = read_genotypes_json(args.records)
@@ -226,11 +231,7 @@ def _complexity_darts(args) -> int:
         costs = [darts.complexity(g, **settings) for g in genotypes]
     except darts.GenotypeError as exc:
         raise ConfigError(str(exc)) from None
-    out = sys.stdout
-    out.write("arch_str,params,flops\n")
-    for genotype, c in zip(genotypes, costs):
-        out.write(f"{genotype},{c.params},{c.flops}\n")
-    return 0
+    return _write_costs(genotypes, costs)
 
 
 def _add_data(sub) -> None:
