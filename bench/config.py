@@ -55,6 +55,9 @@ class SupernetConfig:
     N: int = option(1, "cells per stage (the supernet's depth)", low=1, high=20)
     drop_path: float = option(0.0, "drop-path rate: probability that an edge's output is dropped for an image "
                               "during training", low=0.0, high=0.9)
+    op_set: str = option("all", "candidate ops on every edge: 'all', or 'without_none' (the 4-op space of "
+                         "GM-NAS Table 1; subnets and the evaluation pool then never use 'none')",
+                         choices=("all", "without_none"))
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class EvalConfig:
                               "last, to follow ranking quality over training (history.csv; 0: never)", low=0)
     track_pool: int = option(50, "subnets scored at each tracking point (the first of the evaluation pool)",
                              low=2)
+    top_sample: int = option(0, "also score this many subnets drawn from each of the space's true top 1% and "
+                             "top 5%, for the Spearman correlation among top subnets (scores_top.csv; 0: never)",
+                             low=0)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from the last epoch's checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,7 +37,8 @@ from bench.data import DeviceBatches
 from bench.environment import environment_info
 from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
-from bench.heuristics.recipe import build_recipe
+from bench.heuristics.partition import is_split
+from bench.heuristics.recipe import build_recipe, restrict_to_leaf
 from bench.metrics.gradients import GradientStats
 from bench.metrics import (
     complexity_bias,
@@ -44,6 +46,9 @@ from bench.metrics import (
     complexity_convergence_correlation,
     ranking_metrics,
 )
+from bench.metrics.ranking import spearman, top_k_count
+from bench.nshot import NShotRun, root_ops
+from bench.splitting import root_leaf
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import BNConfig, NB201Supernet
 from bench.tasks import Task, get_task, load_ground_truth, load_split, require_data_dir
@@ -53,14 +58,23 @@ METRICS_FILE = "metrics.json"
 PARTIAL_SUFFIX = ".partial"
 
 
+# Keys added after runs were recorded, with the value that reproduces those runs: at that value a key is
+# left out of the hash, so grids keep the old runs' keys and do not retrain them.
+_LATER_KEYS = {("supernet", "op_set"): "all", ("eval", "top_sample"): 0}
+
+
 def config_hash(config: RunConfig) -> str:
     """A stable 12-hex-digit key of the resolved config (same config -> same key, any change -> new key)."""
     values = to_dict(config)
     if config.eval.track_every == 0:
-        # Tracking off leaves the run's records as they were before tracking existed: dropping its keys
-        # keeps the keys of those runs, so grids do not retrain them.
+        # Tracking off leaves the run's records as they were before tracking existed.
         for name in ("track_every", "track_pool"):
             values["eval"].pop(name)
+    for (section, name), old_value in _LATER_KEYS.items():
+        if values[section][name] == old_value:
+            values[section].pop(name)
+    if values["heuristics"]["partition"] == {"name": "one-shot"}:
+        values["heuristics"].pop("partition")
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -95,9 +109,13 @@ class RunRecord:
         return "\n".join(lines)
 
 
-def evaluation_pool(table: GroundTruthTable, pool_size: int | str, seed: int) -> list[str]:
-    """Arch strings of the subnets to score: ``pool_size`` drawn without replacement from the table, or all."""
-    arch_strs = list(table.arch_strs)
+def evaluation_pool(table: GroundTruthTable, pool_size: int | str, seed: int,
+                    ops: Sequence[str] = space.OPS) -> list[str]:
+    """Arch strings of the subnets to score: ``pool_size`` drawn without replacement from the table, or all.
+
+    ``ops``: the candidate ops of the space (``supernet.op_set``); cells using others are left out.
+    """
+    arch_strs = _in_space(table, ops)
     if pool_size == "all":
         return arch_strs
     if pool_size > len(arch_strs):
@@ -105,6 +123,38 @@ def evaluation_pool(table: GroundTruthTable, pool_size: int | str, seed: int) ->
                           f"({table.benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
     picks = np.random.default_rng(seed).choice(len(arch_strs), size=pool_size, replace=False)
     return [arch_strs[i] for i in picks]
+
+
+def _in_space(table: GroundTruthTable, ops: Sequence[str]) -> list[str]:
+    arch_strs = list(table.arch_strs)
+    if set(ops) == set(space.OPS):
+        return arch_strs
+    return [a for a in arch_strs if set(space.parse_arch(a).ops) <= set(ops)]
+
+
+TOP_PERCENTS = (1, 5)
+
+
+def top_pools(table: GroundTruthTable, column: str, sample: int, seed: int,
+              ops: Sequence[str] = space.OPS) -> dict[int, list[str]]:
+    """Up to ``sample`` cells drawn uniformly from each of the space's true top 1% and top 5% (by ``column``).
+
+    GM-NAS (Hu et al., ICLR 2022, Table 7) reports the Spearman correlation
+    among the true top cells of the whole space; scoring every one of them
+    (156 and 781 on NAS-Bench-201) is costly on a CPU, so we score a uniform
+    sample of each set (our operationalization; the sample's Spearman
+    estimates the set's, with sampling noise).
+    """
+    arch_strs = _in_space(table, ops)
+    values = table.lookup(arch_strs, column)
+    order = np.argsort(-values, kind="stable")
+    rng = np.random.default_rng([seed, 7])
+    pools = {}
+    for percent in TOP_PERCENTS:
+        top = order[:top_k_count(len(arch_strs), percent)]
+        picks = rng.choice(top, size=min(sample, top.size), replace=False)
+        pools[percent] = [arch_strs[i] for i in picks]
+    return pools
 
 
 def _ground_truth_column(config: RunConfig, task: Task, table: GroundTruthTable) -> str:
@@ -137,7 +187,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     data_dir = require_data_dir(task, data_dir)
     table = load_ground_truth(task, data_dir)
     column = _ground_truth_column(config, task, table)
-    pool = evaluation_pool(table, config.eval.pool_size, config.eval.pool_seed)
+    ops = root_ops(config.supernet.op_set)
+    pool = evaluation_pool(table, config.eval.pool_size, config.eval.pool_seed, ops)
+    tops = top_pools(table, column, config.eval.top_sample, config.eval.pool_seed, ops) if config.eval.top_sample else {}
     device = resolve_device(config.train.device)
 
     final = Path(out) if out is not None else default_run_dir(config)
@@ -154,17 +206,49 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                             seed=config.seed)
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
                                  drop_last=False, mean=batches.mean, std=batches.std)
-    torch.manual_seed(config.seed)
-    model = build_supernet(config, task).to(device)
-    recipe = build_recipe(config, task.standalone.as_kwargs(), len(batches))
-    trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
-                      progress=progress)
-    attach_diagnostics(trainer, config, recipe)
     archs = [space.parse_arch(a) for a in pool]
     bn = config.heuristics["bn"]
     recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
     truth = table.lookup(pool, column)
+
+    def score(model, subnets):
+        return score_pool(model, subnets, eval_batches, recalibration, batches, progress)
+
+    training = _train_split if is_split(config.heuristics) else _train_one_shot
+    scorer, history, budget = training(config, task, device, batches, partial, progress,
+                                       ranking=(archs, truth, eval_batches, recalibration))
+    history.to_csv(partial / "history.csv", index=False)
+
+    start = time.perf_counter()
+    scores, leaves = scorer(archs, score)
+    score_seconds = time.perf_counter() - start
+
+    frame = scores_frame(archs, scores, truth, task)
+    if leaves is not None:
+        frame["leaf"] = leaves
+    frame.to_csv(partial / "scores.csv", index=False)
+    metrics = compute_metrics(frame, config, table, column)
+    if tops:
+        metrics.update(score_top_pools(tops, scorer, score, table, column, task, partial))
+    metrics.update(budget, score_seconds=score_seconds, epochs=config.train.epochs)
+    (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
+    _publish(partial, final)
+    return RunRecord(final, metrics)
+
+
+def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking):
+    """Train one supernet; (scorer, history, budget) where ``scorer(archs, score)`` -> (scores, None)."""
+    torch.manual_seed(config.seed)
+    model = build_supernet(config, task).to(device)
+    recipe = build_recipe(config, task.standalone.as_kwargs(), len(batches))
+    if config.supernet.op_set != "all":
+        recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)).allowed, ())
+    trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
+                      progress=progress)
+    attach_diagnostics(trainer, config, recipe)
     if config.eval.track_every > 0:
+        archs, truth, eval_batches, recalibration = ranking
         tracked = slice(0, config.eval.track_pool)
         probe = RankingProbe(archs[tracked], truth[tracked], eval_batches, recalibration, batches,
                              config.eval.sparse_threshold)
@@ -172,22 +256,43 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
-    pd.DataFrame([vars(r) for r in history]).to_csv(partial / "history.csv", index=False)
+    budget = {"train_seconds": sum(r.seconds for r in history), "images_trained": sum(r.images for r in history),
+              "supernet_epochs": len(history), "train_steps": len(history) * len(batches)}
+    budget.update(write_diagnostics(trainer, partial))
+    return (lambda archs, score: (score(model, archs), None)), pd.DataFrame([vars(r) for r in history]), budget
 
-    start = time.perf_counter()
-    scores = score_pool(model, archs, eval_batches, recalibration, batches, progress)
-    score_seconds = time.perf_counter() - start
 
-    frame = scores_frame(archs, scores, truth, task)
-    frame.to_csv(partial / "scores.csv", index=False)
-    metrics = compute_metrics(frame, config, table, column)
-    metrics.update(train_seconds=sum(r.seconds for r in history), score_seconds=score_seconds,
-                   images_trained=sum(r.images for r in history), epochs=len(history))
-    metrics.update(write_diagnostics(trainer, partial))
-    (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
-    (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
-    _publish(partial, final)
-    return RunRecord(final, metrics)
+def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking):
+    """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``."""
+    standalone = task.standalone.as_kwargs()
+
+    def recipe_for(epochs: int):
+        return build_recipe(dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs)),
+                            standalone, len(batches))
+
+    run = NShotRun(config, batches, partial, lambda: build_supernet(config, task).to(device), recipe_for, progress)
+    if run.record.events and progress:
+        print(f"resuming {partial}: {len(run.record.events)} split(s) recorded")
+    run.fit()
+    return run.score, run.history(), run.budget()
+
+
+def score_top_pools(tops: dict, scorer, score, table: GroundTruthTable, column: str, task: Task,
+                    run_dir: Path) -> dict:
+    """Score the samples of the true top cells; their Spearman correlations (``scores_top.csv`` keeps them)."""
+    frames, metrics = [], {}
+    for percent, pool in tops.items():
+        archs = [space.parse_arch(a) for a in pool]
+        scores, leaves = scorer(archs, score)
+        frame = scores_frame(archs, scores, table.lookup(pool, column), task)
+        frame.insert(0, "top_percent", percent)
+        if leaves is not None:
+            frame["leaf"] = leaves
+        frames.append(frame)
+        metrics[f"spearman_space_top{percent}pct"] = spearman(frame["supernet_accuracy"], frame["ground_truth"])
+        metrics[f"top{percent}pct_sample"] = len(pool)
+    pd.concat(frames, ignore_index=True).to_csv(run_dir / "scores_top.csv", index=False)
+    return metrics
 
 
 def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:

@@ -192,9 +192,10 @@ class Leaf:
     def is_root(self) -> bool:
         return all(len(ops) == len(space.OPS) for ops in self.allowed)
 
-    def split_edges(self) -> tuple[int, ...]:
-        """Edges on which some op has been removed (already split)."""
-        return tuple(e for e, ops in enumerate(self.allowed) if len(ops) < len(space.OPS))
+    def split_edges(self, root: "Leaf | None" = None) -> tuple[int, ...]:
+        """Edges on which some op of ``root`` (default: all ops) has been removed (already split)."""
+        full = root.allowed if root is not None else (space.OPS,) * space.NUM_EDGES
+        return tuple(e for e, ops in enumerate(self.allowed) if len(ops) < len(full[e]))
 
     def split(self, edge: int, groups: Sequence[Sequence[str]]) -> list["Leaf"]:
         """Child leaves, one per group of ops on ``edge`` (in the order of ``groups``).
@@ -244,9 +245,13 @@ class Leaf:
         return "; ".join(restricted)
 
 
-def root_leaf() -> Leaf:
-    """The one-shot supernet: all 5 ops on all 6 edges (15,625 archs)."""
-    return Leaf((space.OPS,) * space.NUM_EDGES)
+def root_leaf(ops: Sequence[str] = space.OPS) -> Leaf:
+    """The one-shot supernet: ``ops`` on all 6 edges (default all 5: 15,625 archs).
+
+    A smaller op set is a smaller space, e.g. the 4-op space without ``none``
+    of GM-NAS Table 1 (4^6 = 4,096 archs).
+    """
+    return Leaf((tuple(ops),) * space.NUM_EDGES)
 
 
 def size(leaf: Leaf) -> int:
@@ -351,15 +356,17 @@ def choose_edge(rng: np.random.Generator | None, edge: Union[int, str, None] = "
     return edge
 
 
-def candidate_edges(leaf: Leaf, groups: int = 2, unsplit_only: bool = True) -> tuple[int, ...]:
+def candidate_edges(leaf: Leaf, groups: int = 2, unsplit_only: bool = True, root: Leaf | None = None) -> tuple[int, ...]:
     """Edges of ``leaf`` that may be split next into ``groups`` groups.
 
     ``unsplit_only`` (default): only edges still carrying every op, as in the
     GM-NAS authors' code (an edge is split at most once on a path). Otherwise
-    every edge with at least ``groups`` ops.
+    every edge with at least ``groups`` ops. ``root`` is the unsplit supernet (default: all ops on every
+    edge; :func:`root_leaf` with fewer ops for a smaller space).
     """
     if unsplit_only:
-        return tuple(e for e, ops in enumerate(leaf.allowed) if len(ops) == len(space.OPS) and len(ops) >= groups)
+        unsplit = set(range(space.NUM_EDGES)) - set(leaf.split_edges(root))
+        return tuple(e for e, ops in enumerate(leaf.allowed) if e in unsplit and len(ops) >= groups)
     return tuple(e for e, ops in enumerate(leaf.allowed) if len(ops) >= max(2, groups))
 
 
@@ -814,7 +821,9 @@ class SplitEvent:
     matrix was used. ``candidate_costs``: every candidate edge's best-cut
     cost (plain sums). ``edge_rule`` / ``cut_rule`` say how the edge and the
     groups were chosen (e.g. "gm", "random", "fixed"; "gm", "random",
-    "exhaustive").
+    "exhaustive"). ``probe_passes`` / ``probe_seconds``: the forward-backward
+    passes and seconds the GM scores of this decision cost (0 without GM), for
+    the run's budget.
     """
 
     epoch: int
@@ -827,6 +836,8 @@ class SplitEvent:
     candidate_costs: dict[int, float] = field(default_factory=dict)
     edge_rule: str = ""
     cut_rule: str = ""
+    probe_passes: int = 0
+    probe_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.epoch = _nonneg_int("epoch", self.epoch)
@@ -860,12 +871,13 @@ class SplitEvent:
                 "groups": [list(g) for g in self.groups], "score_matrix": self.score_matrix,
                 "matrix_ops": None if self.matrix_ops is None else list(self.matrix_ops), "cost": self.cost,
                 "candidate_costs": {str(e): c for e, c in sorted(self.candidate_costs.items())},
-                "edge_rule": self.edge_rule, "cut_rule": self.cut_rule}
+                "edge_rule": self.edge_rule, "cut_rule": self.cut_rule,
+                "probe_passes": self.probe_passes, "probe_seconds": self.probe_seconds}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "SplitEvent":
         known = {"epoch", "parent", "edge", "groups", "score_matrix", "matrix_ops", "cost", "candidate_costs",
-                 "edge_rule", "cut_rule"}
+                 "edge_rule", "cut_rule", "probe_passes", "probe_seconds"}
         unknown = set(data) - known
         if unknown:
             raise SplitError(f"unknown keys in a split event: {sorted(unknown)}")
@@ -874,7 +886,8 @@ class SplitEvent:
                    matrix_ops=None if data.get("matrix_ops") is None else tuple(data["matrix_ops"]),
                    cost=data.get("cost"),
                    candidate_costs={int(e): c for e, c in data.get("candidate_costs", {}).items()},
-                   edge_rule=data.get("edge_rule", ""), cut_rule=data.get("cut_rule", ""))
+                   edge_rule=data.get("edge_rule", ""), cut_rule=data.get("cut_rule", ""),
+                   probe_passes=data.get("probe_passes", 0), probe_seconds=data.get("probe_seconds", 0.0))
 
 
 @dataclass
@@ -884,19 +897,20 @@ class PartitionRecord:
     events: list[SplitEvent] = field(default_factory=list)
     method: str = ""
     schedule: SplitSchedule | None = None
+    root: Leaf = field(default_factory=root_leaf)
 
     def add(self, event: SplitEvent) -> None:
         """Append ``event`` after checking that its parent is a current leaf."""
-        self._replay(self.events + [event])
+        self._replay(self.events + [event], self.root)
         self.events.append(event)
 
     def leaves(self) -> list[Leaf]:
         """The current leaves: the root with every event applied in turn (children replace the parent in place)."""
-        return self._replay(self.events)
+        return self._replay(self.events, self.root)
 
     @staticmethod
-    def _replay(events: Sequence[SplitEvent]) -> list[Leaf]:
-        leaves = [root_leaf()]
+    def _replay(events: Sequence[SplitEvent], root: Leaf) -> list[Leaf]:
+        leaves = [root]
         for i, event in enumerate(events):
             try:
                 pos = leaves.index(event.parent)
@@ -908,6 +922,7 @@ class PartitionRecord:
     def to_dict(self) -> dict:
         return {"format": RECORD_FORMAT, "method": self.method,
                 "schedule": None if self.schedule is None else self.schedule.to_dict(),
+                "root": self.root.to_dict(),
                 "events": [e.to_dict() for e in self.events],
                 "leaves": [leaf.to_dict() for leaf in self.leaves()]}
 
@@ -916,7 +931,8 @@ class PartitionRecord:
         if data.get("format") != RECORD_FORMAT:
             raise SplitError(f"not a partition record (format {data.get('format')!r}, expected {RECORD_FORMAT!r})")
         record = cls(method=data.get("method", ""),
-                     schedule=None if data.get("schedule") is None else SplitSchedule.from_dict(data["schedule"]))
+                     schedule=None if data.get("schedule") is None else SplitSchedule.from_dict(data["schedule"]),
+                     root=Leaf.from_dict(data["root"]) if data.get("root") else root_leaf())
         for event in data.get("events", []):
             record.add(SplitEvent.from_dict(event))
         if "leaves" in data and [Leaf.from_dict(d) for d in data["leaves"]] != record.leaves():

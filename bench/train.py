@@ -127,8 +127,13 @@ class Trainer:
         return True
 
     # -- the loop ------------------------------------------------------------------------
-    def fit(self) -> list[EpochRecord]:
-        for epoch in range(self.state.epochs_done, self.config.epochs):
+    def fit(self, until: int | None = None) -> list[EpochRecord]:
+        """Train from the epoch after the last finished one up to ``until`` (default: ``config.epochs``).
+
+        ``until`` lets a split run stop a sub-supernet's warm-up before the end
+        of the learning-rate schedule its path follows (:mod:`bench.nshot`).
+        """
+        for epoch in range(self.state.epochs_done, self.config.epochs if until is None else until):
             record = self._probe_ranking(epoch, self.train_epoch(epoch))
             self.state.history.append(record)
             self.state.epochs_done = epoch + 1

@@ -158,7 +158,7 @@ def test_run_key_ignores_the_name_only(tmp_path):
     ({"axes": {"train.lr": [0.1]}, "zip": [{"train.lr": [0.2]}]}, r"zip\[0\].train.lr: .*already varied by axes"),
     ({"exclude": [{"train.lrr": 0.1}]}, r"exclude\[0\].train.lrr: no run's config has this key"),
     ({"include": [{"train.lr": [0.1, 0.2]}]}, r"include\[0\].train.lr = .*single values"),
-    ({"base_config": "nope.yaml"}, r"base and base_config are both given"),
+    ({"base_config": "nope.yaml"}, r"base_config: config file not found"),
 ])
 def test_malformed_specs_name_the_yaml_path(tmp_path, body, message):
     path = spec(tmp_path, **body)

@@ -7,7 +7,8 @@ A spec (``ablations/*.yaml``; every key optional)::
       CaLR x MS on the embedded default.
     base:                             # a run config, the same schema as `bench run` YAML ...
       train: {epochs: 30}
-    base_config: nb201_cifar10_proxy.yaml   # ... or a run config file, relative to the spec (not both)
+    base_config: nb201_cifar10_proxy.yaml   # ... and/or a run config file, relative to the spec (base's keys
+                                            # then override the file's)
     axes:                             # cartesian product: dotted key -> list of values
       heuristics.lr_schedule: [cosine, calr]
       heuristics.momentum_buffers: [shared, ms]
@@ -65,6 +66,19 @@ SPEC_KEYS = ("name", "description", "base", "base_config", "axes", "zip", "seeds
              "paper_scale")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_REPORTED = 20  # problems listed in one error; the rest are counted
+
+
+def _merged(config: dict, overrides: dict) -> dict:
+    """``config`` with ``overrides`` applied section by section (a grid's ``base`` on its ``base_config``)."""
+    out = dict(config)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "heuristics":
+            out[key] = _merged(out[key], value)
+        elif key == "heuristics" and isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = {**out[key], **value}  # a slot is replaced whole: its parameters belong to its choice
+        else:
+            out[key] = value
+    return out
 
 
 def run_key(config: RunConfig) -> str:
@@ -173,22 +187,18 @@ def _parse_spec(path: Path, data: dict) -> GridSpec:
     if not isinstance(description, str):
         raise ConfigError(f"description: expected text, got {description!r}")
 
-    if "base" in data and "base_config" in data:
-        raise ConfigError("base and base_config are both given; use one (base_config names a run config file, "
-                          "base holds one inline)")
+    base = data.get("base") or {}
+    if not isinstance(base, dict):
+        raise ConfigError(f"base: expected a run config (a mapping), got {base!r}")
     base_config = None
     if "base_config" in data:
         if not isinstance(data["base_config"], str):
             raise ConfigError(f"base_config: expected a file path, got {data['base_config']!r}")
         base_config = (path.parent / data["base_config"]).resolve()
         try:
-            base = load_yaml(base_config)
+            base = _merged(load_yaml(base_config), base)
         except ConfigError as exc:
             raise ConfigError(f"base_config: {exc}") from None
-    else:
-        base = data.get("base") or {}
-        if not isinstance(base, dict):
-            raise ConfigError(f"base: expected a run config (a mapping), got {base!r}")
 
     axes = _value_lists(data.get("axes") or {}, "axes")
     zips = data.get("zip") or []

@@ -5,7 +5,7 @@ registering a heuristic is one object in one module (see
 :mod:`bench.heuristics.registry`).
 """
 
-from bench.heuristics import bn, knobs, lr_schedule, momentum, sampling  # noqa: F401  (registration)
+from bench.heuristics import bn, knobs, lr_schedule, momentum, partition, sampling  # noqa: F401  (registration)
 from bench.heuristics.registry import (
     Heuristic,
     Param,

@@ -8,12 +8,13 @@ what happens to unused weights (optimizer mode).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from bench.heuristics.lr_schedule import LRPolicy
 from bench.heuristics.momentum import resolve_edge
-from bench.heuristics.sampling import build_sampler, fixed_arch_sampler
+from bench.heuristics.sampling import LeafSampler, build_sampler, fixed_arch_sampler
 from bench.spaces import nb201 as space
 
 
@@ -46,6 +47,21 @@ def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
         unused=h["unused_params"]["name"],
         label_smoothing=config.train.label_smoothing,
     )
+
+
+def restrict_to_leaf(recipe: Recipe, allowed: Sequence[Sequence[str]], split_edges: Sequence[int]) -> Recipe:
+    """The recipe of a sub-supernet that allows ``allowed[e]`` on edge ``e`` (few-shot / GM leaf, or a
+    smaller root space): uniform single path among the allowed ops.
+
+    MS (CaLR+MS supplement, Algorithm 3) clusters on an edge other than the
+    split edges: the recipe's edge unless the leaf has split it, then the
+    first edge the leaf has not split (our choice of which one).
+    """
+    ms_edge = recipe.ms_edge
+    if ms_edge is not None and ms_edge in split_edges:
+        unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
+        ms_edge = unsplit[0] if unsplit else ms_edge
+    return dataclasses.replace(recipe, sampler=LeafSampler(allowed, _cluster_of(ms_edge)), ms_edge=ms_edge)
 
 
 def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int) -> LRPolicy:

@@ -20,7 +20,7 @@ that cluster's op in all of the step's subnets (CaLR+MS paper, Sec. 3.3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -79,6 +79,21 @@ class UniformSampler:
     def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
         codes = rng.integers(0, len(space.OPS), size=(steps, space.NUM_EDGES))
         archs = [space.Arch.from_indices(row) for row in codes]
+        return [StepPlan(self.cluster_of(a), (a,)) for a in archs]
+
+
+class LeafSampler:
+    """Uniform single path inside a sub-supernet (few-shot / GM leaf): each edge's op uniform among the
+    ops the leaf allows there (:func:`bench.splitting.sample_in`)."""
+
+    def __init__(self, allowed: Sequence[Sequence[str]], cluster_of: ClusterOf):
+        self.allowed = tuple(tuple(ops) for ops in allowed)
+        self.cluster_of = cluster_of
+
+    def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
+        columns = [rng.integers(0, len(ops), size=steps) for ops in self.allowed]
+        archs = [space.Arch(tuple(ops[int(col[i])] for ops, col in zip(self.allowed, columns)))
+                 for i in range(steps)]
         return [StepPlan(self.cluster_of(a), (a,)) for a in archs]
 
 

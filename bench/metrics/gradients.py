@@ -27,8 +27,10 @@ large tensors.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections import defaultdict
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -164,28 +166,69 @@ def gm_score_matrix(model: nn.Module, batches, edge: int, num_batches: int, rng:
     """GM-NAS score matrix of ``edge``: mean over batches of cos(g_o, g_o') between forced ops o, o'.
 
     Each batch draws one path for the other edges (uniformly), so the ops of
-    ``edge`` are compared on the same data and the same surroundings.
+    ``edge`` are compared on the same data and the same surroundings. The
+    batches are those of epoch 0 (a diagnostic: the same images at every
+    call).
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.train()
     n_ops = len(space.OPS)
     total = np.zeros((n_ops, n_ops))
     used = 0
-    for i, (x, y) in enumerate(batches.epoch(0)):
-        if i >= num_batches:
-            break
-        base = space.Arch.from_indices(rng.integers(0, n_ops, size=space.NUM_EDGES))
-        grads = []
-        for op in space.OPS:
-            model.zero_grad(set_to_none=True)
-            loss_fn(model(x, base.with_op(edge, op)), y).backward()
-            grads.append(shared_gradient(model, edge).clone())
-        total += np.array([[cosine(a, b) for b in grads] for a in grads])
-        used += 1
-    model.zero_grad(set_to_none=True)
-    model.train(was_training)
+    with _training_mode(model):
+        for i, (x, y) in enumerate(batches.epoch(0)):
+            if i >= num_batches:
+                break
+            base = space.Arch.from_indices(rng.integers(0, n_ops, size=space.NUM_EDGES))
+            total += forced_op_similarity(model, x, y, base, edge, space.OPS, loss_fn)
+            used += 1
     return total / max(1, used)
+
+
+def leaf_gm_score_matrices(model: nn.Module, batches: Iterable, allowed: Sequence[Sequence[str]],
+                           edges: Sequence[int], num_batches: int, rng: np.random.Generator,
+                           loss_fn: nn.Module | None = None) -> dict[int, np.ndarray]:
+    """GM-NAS Sec. 3.3, Eq. (2), in a sub-supernet: one score matrix per edge in ``edges``.
+
+    ``allowed[e]`` are the ops a (sub-)supernet holds on edge ``e``; the
+    matrix of edge ``e`` is over ``allowed[e]`` in that order. For each of
+    ``num_batches`` batches of ``batches`` one base path is drawn inside the
+    sub-supernet (each edge's op uniform among its allowed ops) and shared by
+    every edge's comparison, so all edges are scored on the same data and
+    paths; the scores are the mean over batches (R in the paper).
+    """
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    totals = {e: np.zeros((len(allowed[e]), len(allowed[e]))) for e in edges}
+    used = 0
+    with _training_mode(model):
+        for x, y in itertools.islice(batches, num_batches):
+            base = space.Arch(tuple(ops[int(rng.integers(len(ops)))] for ops in allowed))
+            for e in edges:
+                totals[e] += forced_op_similarity(model, x, y, base, e, allowed[e], loss_fn)
+            used += 1
+    return {e: m / max(1, used) for e, m in totals.items()}
+
+
+def forced_op_similarity(model: nn.Module, x: torch.Tensor, y: torch.Tensor, base: space.Arch, edge: int,
+                         ops: Sequence[str], loss_fn: nn.Module) -> np.ndarray:
+    """cos(g_o, g_o') of the shared weights' gradients with each op of ``ops`` forced on ``edge`` of ``base``."""
+    grads = []
+    for op in ops:
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x, base.with_op(edge, op)), y).backward()
+        grads.append(shared_gradient(model, edge).clone())
+    model.zero_grad(set_to_none=True)
+    return np.array([[cosine(a, b) for b in grads] for a in grads])
+
+
+@contextlib.contextmanager
+def _training_mode(model: nn.Module):
+    was_training = model.training
+    model.train()
+    try:
+        yield
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
 
 
 def mgcs_subnets(seed: int, changes: Sequence[int] = (1, 3, 5)) -> tuple[space.Arch, ...]:

@@ -1,0 +1,322 @@
+"""Training a split run (few-shot or GM-NAS): warm-ups, splits, leaves, one sub-supernet at a time.
+
+The partition slot (:mod:`bench.heuristics.partition`) says what to do; the
+decisions and the record are :mod:`bench.splitting`; this module trains.
+
+A split run is a tree of *nodes*. Level k < S holds the (sub-)supernets that
+are warmed up for ``warmup_epochs`` and then split (all of level k is split
+before level k+1 trains); level S holds the leaves, trained to the end and
+used for scoring: a subnet is scored by the leaf that holds it. Each node
+trains in its own directory ``nodes/<level>-<leaf key>/`` with a checkpoint
+after every epoch and ``end.pt`` (weights and optimizer state) when done; the
+splits are appended to ``partition.json`` as they are decided. A killed run
+therefore resumes at the epoch it reached, in the node it reached, and never
+decides a split twice.
+
+Operationalizations (ours, where the papers leave a choice open):
+
+- Learning rate: a node follows the schedule of its whole path (warm-ups and
+  leaf epochs, ``train.epochs`` long under the ``per_path`` budget), so a
+  child continues where its parent stopped. A restarted leaf starts a fresh
+  schedule over its own epochs.
+- Seeds: each node draws its subnets with a seed derived from (run seed,
+  level, leaf); the data order per epoch is the run's, shared by all nodes.
+  A restarted leaf is re-initialized with its node seed.
+- MS in a leaf (CaLR+MS supplement, Algorithm 3: each sub-supernet has its
+  own momentum buffers, clustered on an edge other than the split edge): the
+  configured MS edge, unless the leaf has split it; then the first edge it
+  has not split. Inherited buffers are kept as they are.
+- GM scores are computed on the first ``gm_batches`` batches of the epoch
+  that follows the warm-up; their passes and seconds are recorded as probe
+  cost, apart from training steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from bench.heuristics.recipe import Recipe, restrict_to_leaf
+from bench.metrics.gradients import leaf_gm_score_matrices
+from bench.spaces import nb201 as space
+from bench.splitting import (
+    Leaf,
+    PartitionRecord,
+    SplitError,
+    SplitEvent,
+    SplitSchedule,
+    best_cut,
+    candidate_edges,
+    choose_edge,
+    choose_split_edge,
+    cut_cost,
+    leaf_index,
+    plan_schedule,
+    random_partition,
+    read_partition_record,
+    root_leaf,
+    write_partition_record,
+)
+from bench.train import Trainer
+from bench.validation import ConfigError
+
+RECORD_NAME = "partition.json"
+NODES_DIR = "nodes"
+END_STATE = "end.pt"
+SPLIT_STREAM = 11  # generator stream of random edge and group choices
+GM_STREAM = 12  # generator stream of the GM probe's base paths
+
+
+def root_ops(op_set: str) -> tuple[str, ...]:
+    """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1)."""
+    return space.OPS if op_set == "all" else tuple(op for op in space.OPS if op != space.NONE)
+
+
+def schedule_of(partition: dict, epochs: int, steps_per_epoch: int, n_ops: int = len(space.OPS)) -> SplitSchedule:
+    """The splitting schedule a ``partition`` selection gives for a one-shot budget of ``epochs``."""
+    few_shot = partition["name"] == "few-shot"
+    splits = 1 if few_shot else partition["splits"]
+    branching = n_ops if few_shot else partition["groups"]
+    restart = not few_shot and partition["restart"]
+    if branching > n_ops:
+        raise ConfigError(f"heuristics.partition.groups = {branching} exceeds the {n_ops} ops of an edge; "
+                          f"allowed: 2..{n_ops}")
+    warmup = partition["warmup_epochs"]
+    try:
+        if partition["budget"] == "equal_total":
+            return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
+                                 steps_per_epoch=steps_per_epoch, budget_epochs=epochs, scale_leaf_epochs=True)
+        leaf_epochs = epochs if restart else epochs - warmup * splits
+        if leaf_epochs < 1:
+            raise SplitError(f"{splits} warm-up(s) of {warmup} epochs leave no epoch of train.epochs = {epochs} "
+                             "for the leaves")
+        return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
+                             steps_per_epoch=steps_per_epoch, leaf_epochs=leaf_epochs)
+    except SplitError as exc:
+        raise ConfigError(f"heuristics.partition ({partition['name']}): {exc}") from None
+
+
+def node_seed(seed: int, level: int, leaf: Leaf) -> int:
+    """A seed for one node that depends only on the run seed and the node's place in the tree."""
+    digest = hashlib.sha256(f"{seed}/{level}/{leaf.key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+@dataclasses.dataclass
+class Node:
+    """One (sub-)supernet of the tree and the epochs of its path it trains: [start, stop) of ``path_epochs``."""
+
+    level: int
+    leaf: Leaf
+    start: int
+    stop: int
+    path_epochs: int
+    parent_dir: Path | None  # where the inherited state lies (None: fresh initialization)
+
+    @property
+    def name(self) -> str:
+        return f"{self.level}-{self.leaf.key}"
+
+
+class NShotRun:
+    """Trains the tree of one split run in ``run_dir`` and scores subnets with their leaves.
+
+    ``build_model()`` returns a freshly initialized supernet on the device;
+    ``build_recipe(epochs)`` the run's recipe for a schedule of ``epochs``.
+    """
+
+    def __init__(self, config, batches, run_dir: Path, build_model: Callable[[], nn.Module],
+                 build_recipe: Callable[[int], Recipe], progress: bool = True):
+        self.config = config
+        self.partition = config.heuristics["partition"]
+        self.batches = batches
+        self.run_dir = Path(run_dir)
+        self.build_model = build_model
+        self.build_recipe = build_recipe
+        self.progress = progress
+        self.root = root_leaf(root_ops(config.supernet.op_set))
+        self.schedule = schedule_of(self.partition, config.train.epochs, len(batches), len(self.root.allowed[0]))
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
+        path = self.run_dir / RECORD_NAME
+        self.record = (read_partition_record(path) if path.is_file()
+                       else PartitionRecord(method=self.partition["name"], schedule=self.schedule, root=self.root))
+        self._models: dict[Leaf, nn.Module] = {}
+
+    # -- the tree ------------------------------------------------------------------------------
+    @property
+    def restart(self) -> bool:
+        return self.partition["name"] == "gm" and self.partition["restart"]
+
+    def fit(self) -> list[Leaf]:
+        """Warm up and split level by level, then train every leaf; returns the leaves."""
+        warm = self.schedule.warmup_epochs
+        path_epochs = sum(warm) + self.schedule.leaf_epochs
+        frontier = [Node(0, self.root, 0, warm[0], path_epochs, None)]
+        for level in range(self.schedule.splits):
+            children = []
+            for node in frontier:
+                model = self._train(node)
+                event = self._split(node, model)
+                children += [Node(level + 1, child, node.stop, node.stop + (warm[level + 1] if level + 1 < len(warm)
+                                                                          else self.schedule.leaf_epochs),
+                                  path_epochs, self._dir(node)) for child in event.children]
+            frontier = children
+        for node in frontier:
+            if self.restart:
+                node = dataclasses.replace(node, start=0, stop=self.schedule.leaf_epochs,
+                                           path_epochs=self.schedule.leaf_epochs, parent_dir=None)
+            self._models[node.leaf] = self._train(node)
+        return self.record.leaves()
+
+    def _dir(self, node: Node) -> Path:
+        return self.run_dir / NODES_DIR / node.name
+
+    def _train(self, node: Node) -> nn.Module:
+        """Train one node to ``node.stop`` (resuming where it was killed); its model after training."""
+        node_dir = self._dir(node)
+        seed = node_seed(self.config.seed, node.level, node.leaf)
+        torch.manual_seed(seed)
+        model = self.build_model()
+        end = node_dir / END_STATE
+        if end.is_file():
+            model.load_state_dict(_load(end, model)["model"])
+            return model
+        node_dir.mkdir(parents=True, exist_ok=True)
+        recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf.allowed,
+                                  node.leaf.split_edges(self.root))
+        train_config = dataclasses.replace(self.config.train, epochs=node.path_epochs)
+        trainer = Trainer(model, self.batches, train_config, recipe, seed=seed, checkpoint_dir=node_dir,
+                          progress=self.progress)
+        if not trainer.try_resume():
+            self._inherit(trainer, node)
+        if self.progress:
+            print(f"sub-supernet {node.leaf} (level {node.level}): epochs {trainer.state.epochs_done + 1}-"
+                  f"{node.stop} of {node.path_epochs}")
+        trainer.fit(until=node.stop)
+        history = pd.DataFrame([vars(r) for r in trainer.state.history])
+        history.insert(0, "level", node.level)
+        history.insert(0, "node", node.leaf.key)
+        history.to_csv(node_dir / "history.csv", index=False)
+        _save(end, {"model": model.state_dict(), "optimizer": trainer.optimizer.state_dict()})
+        trainer.checkpoint_path().unlink(missing_ok=True)  # end.pt supersedes it
+        return model
+
+    def _inherit(self, trainer: Trainer, node: Node) -> None:
+        trainer.state.epochs_done = node.start
+        if node.parent_dir is None:
+            return
+        state = _load(node.parent_dir / END_STATE, trainer.model)
+        trainer.model.load_state_dict(state["model"])
+        if self.partition["inherit_optimizer"]:
+            trainer.optimizer.load_state_dict(state["optimizer"])
+
+    # -- splits --------------------------------------------------------------------------------
+    def _split(self, node: Node, model: nn.Module) -> SplitEvent:
+        """The split of ``node``: the recorded one after a resume, else decided now and recorded."""
+        for event in self.record.events:
+            if event.parent == node.leaf:
+                return event
+        seed = node_seed(self.config.seed, node.level, node.leaf)
+        rng = np.random.default_rng([seed, SPLIT_STREAM])
+        if self.partition["name"] == "few-shot":
+            event = self._few_shot_event(node, rng)
+        else:
+            event = self._gm_event(node, model, rng, np.random.default_rng([seed, GM_STREAM]))
+        self.record.add(event)
+        write_partition_record(self.record, self.run_dir / RECORD_NAME)
+        if self.progress:
+            print(f"split on edge {event.edge} into {[list(g) for g in event.groups]}")
+        return event
+
+    def _few_shot_event(self, node: Node, rng: np.random.Generator) -> SplitEvent:
+        edge_choice = self.partition["edge"]
+        edge = choose_edge(rng, edge_choice, candidate_edges(node.leaf, 2, root=self.root))
+        groups = tuple((op,) for op in node.leaf.allowed[edge])
+        return SplitEvent(node.stop, node.leaf, edge, groups, edge_rule="random" if edge_choice == "random"
+                          else "fixed", cut_rule="exhaustive")
+
+    def _gm_event(self, node: Node, model: nn.Module, rng: np.random.Generator,
+                  probe_rng: np.random.Generator) -> SplitEvent:
+        p = self.partition
+        groups_n = p["groups"]
+        candidates = candidate_edges(node.leaf, groups_n, root=self.root)
+        if p["edge_selection"] == "random":
+            candidates = (choose_edge(rng, "random", candidates),)
+        matrices, passes, seconds = {}, 0, 0.0
+        if p["edge_selection"] == "gm" or p["grouping"] == "gm":
+            start = time.perf_counter()
+            matrices = leaf_gm_score_matrices(model, self.batches.epoch(node.stop), node.leaf.allowed, candidates,
+                                              p["gm_batches"], probe_rng, self.loss_fn)
+            seconds = time.perf_counter() - start
+            passes = p["gm_batches"] * sum(len(node.leaf.allowed[e]) for e in candidates)
+        if len(candidates) == 1:
+            edge = candidates[0]
+        else:
+            edge = choose_split_edge(matrices, node.leaf, groups_n).edge
+        ops = node.leaf.allowed[edge]
+        if p["grouping"] == "gm":
+            groups = best_cut(matrices[edge], ops, groups_n).partition
+        else:
+            groups = random_partition(ops, groups_n, rng)
+        matrix = matrices.get(edge)
+        return SplitEvent(
+            node.stop, node.leaf, edge, groups,
+            score_matrix=None if matrix is None else matrix.tolist(),
+            matrix_ops=None if matrix is None else ops,
+            cost=None if matrix is None else cut_cost(matrix, groups, labels=ops),
+            candidate_costs={e: best_cut(m, node.leaf.allowed[e], groups_n).cost for e, m in matrices.items()},
+            edge_rule=p["edge_selection"], cut_rule=p["grouping"], probe_passes=passes, probe_seconds=seconds)
+
+    # -- scoring and records ---------------------------------------------------------------------
+    def score(self, archs: Sequence[space.Arch], score_pool: Callable) -> tuple[np.ndarray, list[str]]:
+        """Each subnet scored by its leaf (``score_pool(model, archs)``); the scores and the leaf keys."""
+        leaves = self.record.leaves()
+        which = np.array([leaf_index(leaves, a) for a in archs], dtype=int)
+        scores = np.full(len(archs), math.nan)
+        for i, leaf in enumerate(leaves):
+            members = np.flatnonzero(which == i)
+            if members.size:
+                scores[members] = score_pool(self._models[leaf], [archs[j] for j in members])
+        return scores, [leaves[i].key for i in which]
+
+    def history(self) -> pd.DataFrame:
+        """Every node's epochs, in training order (columns ``node`` and ``level`` say whose)."""
+        frames = [pd.read_csv(path) for path in sorted((self.run_dir / NODES_DIR).glob("*/history.csv"),
+                                                        key=lambda p: int(p.parent.name.split("-")[0]))]
+        return pd.concat(frames, ignore_index=True)
+
+    def budget(self) -> dict:
+        """What the run cost over all sub-supernets (the figures studies compare settings by)."""
+        history = self.history()
+        events = self.record.events
+        return {
+            "partition": self.partition["name"],
+            "leaves": len(self.record.leaves()),
+            "supernet_epochs": int(len(history)),
+            "train_steps": int(len(history)) * self.schedule.steps_per_epoch,
+            "train_seconds": float(history["seconds"].sum()),
+            "images_trained": int(history["images"].sum()),
+            "leaf_epochs": self.schedule.leaf_epochs,
+            "gm_probe_passes": int(sum(e.probe_passes for e in events)),
+            "gm_probe_seconds": float(sum(e.probe_seconds for e in events)),
+        }
+
+
+def _save(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)  # atomic: a kill leaves no half-written end state
+
+
+def _load(path: Path, model: nn.Module) -> dict:
+    return torch.load(path, map_location=next(model.parameters()).device, weights_only=False)
