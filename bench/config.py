@@ -50,11 +50,18 @@ class DataConfig:
 class SupernetConfig:
     """The weight-sharing network: search space, width, depth."""
 
-    space: str = option("nb201", "search space", choices=("nb201",))
-    C: int = option(8, "channels of the first stage (the supernet's width)", low=1, high=512)
-    N: int = option(1, "cells per stage (the supernet's depth)", low=1, high=20)
+    space: str = option("nb201", "search space: 'nb201' (NAS-Bench-201), 'nb101' (NAS-Bench-101) or 'darts' "
+                        "(DARTS / NDS); see bench.searchspaces", choices=("nb201", "nb101", "darts"))
+    C: int = option(8, "channels of the first stage (the supernet's width; NB101: the stem's channels, DARTS: "
+                    "C of the stem's 3C)", low=1, high=512)
+    N: int = option(1, "cells per stage (the supernet's depth; NB101: cells per stack, 3 stacks; DARTS: normal "
+                    "cells per stage, 3N + 2 cells with the 2 reductions)", low=1, high=20)
     drop_path: float = option(0.0, "drop-path rate: probability that an edge's output is dropped for an image "
                               "during training", low=0.0, high=0.9)
+    channels: str = option("dynamic", "NB101 only: 'dynamic' (each vertex has the stand-alone network's channels, "
+                           "sliced from shared max-width weights) or 'fixed' (full width everywhere, the output "
+                           "vertex sums instead of concatenating); see bench.supernets.nb101",
+                           choices=("dynamic", "fixed"))
     op_set: str = option("all", "candidate ops on every edge: 'all', or 'without_none' (the 4-op space of "
                          "GM-NAS Table 1; subnets and the evaluation pool then never use 'none')",
                          choices=("all", "without_none"))
@@ -259,7 +266,24 @@ def check_consistency(config: RunConfig) -> None:
     if config.train.nesterov and config.train.momentum == 0:
         raise ConfigError("train.nesterov = true needs train.momentum > 0 (Nesterov momentum without momentum "
                           "is undefined); set train.nesterov=false or a momentum > 0")
+    check_space_options(config)
     check_rules(config.heuristics, config)
+
+
+def check_space_options(config: RunConfig) -> None:
+    """Options that exist for one search space only are refused on the others, with the reason."""
+    space = config.supernet.space
+    if space != "nb201":
+        for key, value, default, why in (
+                ("supernet.drop_path", config.supernet.drop_path, 0.0, "drop-path is applied to NB201 cell edges"),
+                ("supernet.op_set", config.supernet.op_set, "all", "op sets are NB201's edge ops"),
+                ("diagnostics.gm_every", config.diagnostics.gm_every, 0, "the GM probe forces ops on NB201 edges")):
+            if value != default:
+                raise ConfigError(f"{key} = {value!r} is not supported on supernet.space = {space!r} ({why}); "
+                                  f"allowed there: {default!r}")
+    if space != "nb101" and config.supernet.channels != "dynamic":
+        raise ConfigError(f"supernet.channels = {config.supernet.channels!r} is an NB101 option (vertex widths); "
+                          f"supernet.space = {space!r} has fixed widths; allowed there: 'dynamic'")
 
 
 # ---------------------------------------------------------------------------

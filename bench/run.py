@@ -31,6 +31,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from bench.config import ConfigError, RunConfig, to_dict, to_yaml
 from bench.data import DeviceBatches
@@ -50,8 +51,11 @@ from bench.metrics.ranking import spearman, top_k_count
 from bench.nshot import NShotRun, root_ops
 from bench.splitting import root_leaf
 from bench.spaces import nb201 as space
+from bench.supernets.darts import DARTSSupernet
+from bench.supernets.nb101 import NB101Supernet
 from bench.supernets.nb201 import BNConfig, NB201Supernet
-from bench.tasks import Task, get_task, load_ground_truth, load_split, require_data_dir
+from bench.searchspaces import get_space, standalone_setting
+from bench.tasks import Benchmark, Task, get_task, load_benchmark, load_split, require_data_dir
 from bench.train import Trainer
 
 METRICS_FILE = "metrics.json"
@@ -60,7 +64,7 @@ PARTIAL_SUFFIX = ".partial"
 
 # Keys added after runs were recorded, with the value that reproduces those runs: at that value a key is
 # left out of the hash, so grids keep the old runs' keys and do not retrain them.
-_LATER_KEYS = {("supernet", "op_set"): "all", ("eval", "top_sample"): 0}
+_LATER_KEYS = {("supernet", "op_set"): "all", ("supernet", "channels"): "dynamic", ("eval", "top_sample"): 0}
 
 
 def config_hash(config: RunConfig) -> str:
@@ -157,8 +161,9 @@ def top_pools(table: GroundTruthTable, column: str, sample: int, seed: int,
     return pools
 
 
-def _ground_truth_column(config: RunConfig, task: Task, table: GroundTruthTable) -> str:
-    column = config.eval.ground_truth_column or task.default_column
+def _ground_truth_column(config: RunConfig, benchmark: Benchmark) -> str:
+    table = benchmark.table
+    column = config.eval.ground_truth_column or benchmark.default_column
     if column not in table.columns:
         raise ConfigError(f"eval.ground_truth_column = {column!r} is not in the {table.benchmark} table; "
                           f"allowed: {', '.join(table.columns)}")
@@ -185,8 +190,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     # Everything that can be checked is checked before any training starts.
     task = get_task(config.data.dataset)
     data_dir = require_data_dir(task, data_dir)
-    table = load_ground_truth(task, data_dir)
-    column = _ground_truth_column(config, task, table)
+    benchmark = load_benchmark(task, config.supernet.space, data_dir)
+    table = benchmark.table
+    column = _ground_truth_column(config, benchmark)
     ops = root_ops(config.supernet.op_set)
     pool = evaluation_pool(table, config.eval.pool_size, config.eval.pool_seed, ops)
     tops = top_pools(table, column, config.eval.top_sample, config.eval.pool_seed, ops) if config.eval.top_sample else {}
@@ -206,7 +212,8 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                             seed=config.seed)
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
                                  drop_last=False, mean=batches.mean, std=batches.std)
-    archs = [space.parse_arch(a) for a in pool]
+    archs = benchmark.archs(pool)
+    setting = standalone_setting(config.supernet.space, task)
     bn = config.heuristics["bn"]
     recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
     truth = table.lookup(pool, column)
@@ -223,13 +230,14 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     scores, leaves = scorer(archs, score)
     score_seconds = time.perf_counter() - start
 
-    frame = scores_frame(archs, scores, truth, task)
+    frame = scores_frame(archs, scores, truth, config.supernet.space, setting)
     if leaves is not None:
         frame["leaf"] = leaves
     frame.to_csv(partial / "scores.csv", index=False)
     metrics = compute_metrics(frame, config, table, column)
     if tops:
-        metrics.update(score_top_pools(tops, scorer, score, table, column, task, partial))
+        metrics.update(score_top_pools(tops, scorer, score, benchmark, column, config.supernet.space, setting,
+                                       partial))
     metrics.update(budget, score_seconds=score_seconds, epochs=config.train.epochs)
     (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
@@ -241,7 +249,7 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     """Train one supernet; (scorer, history, budget) where ``scorer(archs, score)`` -> (scores, None)."""
     torch.manual_seed(config.seed)
     model = build_supernet(config, task).to(device)
-    recipe = build_recipe(config, task.standalone.as_kwargs(), len(batches))
+    recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
     if config.supernet.op_set != "all":
         recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)).allowed, ())
     trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
@@ -264,7 +272,7 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
 
 def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking):
     """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``."""
-    standalone = task.standalone.as_kwargs()
+    standalone = standalone_setting(config.supernet.space, task)
 
     def recipe_for(epochs: int):
         return build_recipe(dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs)),
@@ -277,14 +285,14 @@ def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, 
     return run.score, run.history(), run.budget()
 
 
-def score_top_pools(tops: dict, scorer, score, table: GroundTruthTable, column: str, task: Task,
+def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str, space_name: str, setting: dict,
                     run_dir: Path) -> dict:
     """Score the samples of the true top cells; their Spearman correlations (``scores_top.csv`` keeps them)."""
     frames, metrics = [], {}
     for percent, pool in tops.items():
-        archs = [space.parse_arch(a) for a in pool]
+        archs = benchmark.archs(pool)
         scores, leaves = scorer(archs, score)
-        frame = scores_frame(archs, scores, table.lookup(pool, column), task)
+        frame = scores_frame(archs, scores, benchmark.table.lookup(pool, column), space_name, setting)
         frame.insert(0, "top_percent", percent)
         if leaves is not None:
             frame["leaf"] = leaves
@@ -321,16 +329,24 @@ def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
     return summary
 
 
-def build_supernet(config: RunConfig, task: Task) -> NB201Supernet:
+def build_supernet(config: RunConfig, task: Task) -> nn.Module:
+    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``)."""
     bn = config.heuristics["bn"]
     bn_config = BNConfig(track_running_stats=bn["name"] != "batch_stats", affine=bn["affine"])
-    return NB201Supernet(C=config.supernet.C, N=config.supernet.N, num_classes=task.num_classes,
-                         in_channels=task.in_channels, bn=bn_config, drop_path=config.supernet.drop_path)
+    net = config.supernet
+    common = dict(num_classes=task.num_classes, in_channels=task.in_channels, bn=bn_config)
+    if net.space == "nb101":
+        return NB101Supernet(C=net.C, num_stacks=3, cells_per_stack=net.N, channels=net.channels, **common)
+    if net.space == "darts":
+        return DARTSSupernet(C=net.C, layers=3 * net.N + 2, **common)
+    return NB201Supernet(C=net.C, N=net.N, drop_path=net.drop_path, **common)
 
 
-def scores_frame(archs: Sequence[space.Arch], scores: np.ndarray, truth: np.ndarray, task: Task) -> pd.DataFrame:
-    setting = task.standalone.as_kwargs()
-    costs = [space.complexity(a, **setting) for a in archs]
+def scores_frame(archs: Sequence, scores: np.ndarray, truth: np.ndarray, space_name: str,
+                 setting: dict) -> pd.DataFrame:
+    """One row per subnet; params and FLOPs of its stand-alone network at ``setting`` (the ground truth's)."""
+    complexity = get_space(space_name).complexity
+    costs = [complexity(a, **setting) for a in archs]
     return pd.DataFrame({
         "arch_str": [str(a) for a in archs],
         "supernet_accuracy": scores,

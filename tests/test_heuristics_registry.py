@@ -63,7 +63,7 @@ def test_short_and_long_forms_and_overrides():
     (["heuristics.lr_schedule.name=cosine", "heuristics.lr_schedule.gamma_prime=3"],
      r"unknown parameter 'heuristics.lr_schedule.gamma_prime' of heuristic 'cosine'; allowed: min_lr"),
     (["heuristics.momentum_buffers=ms", "heuristics.momentum_buffers.edge=6"],
-     r"edge = 6 is out of range for the 6-edge cell"),
+     r"edge = 6 is out of range: MS clusters on one of 6 positions \(edges\)"),
     (["heuristics.momentum_buffers=ms", "heuristics.momentum_buffers.edge=middle"],
      r"edge = 'middle' is not allowed; allowed: an int >= 0 or one of 'first', 'last', 'random'"),
     (["heuristics.lr_schedule=calr", "train.warmup_epochs=2"], "CaLR's Eq. \\(4\\) is the whole schedule"),

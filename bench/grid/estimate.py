@@ -27,6 +27,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import yaml
 
 from bench.config import RunConfig, to_dict
@@ -63,10 +64,21 @@ def work(config: RunConfig) -> tuple[int, int]:
     train = max(1, round(config.data.portion * train_size)) if config.data.portion < 1 else train_size
     steps = max(1, train // config.train.batch_size)
     per_step = FAIRNAS_SUBNETS if config.heuristics["sampling"]["name"] == "fairnas" else 1
-    images = config.train.epochs * steps * config.train.batch_size * per_step
+    images = _supernet_epochs(config) * steps * config.train.batch_size * per_step
     held_out = config.data.eval_images or valid_size
     pool = TABLE_SIZES[config.data.dataset] if config.eval.pool_size == "all" else config.eval.pool_size
     return images, pool * held_out
+
+
+def _supernet_epochs(config: RunConfig) -> int:
+    """Epochs over all (sub-)supernets: ``train.epochs``, or a split run's schedule total (bench.nshot)."""
+    partition = config.heuristics["partition"]
+    if partition["name"] == "one-shot":
+        return config.train.epochs
+    from bench.nshot import root_ops, schedule_of
+
+    n_ops = len(root_ops(config.supernet.op_set))
+    return schedule_of(partition, config.train.epochs, 1, n_ops).total_supernet_epochs
 
 
 def setting_id(config_dict: dict) -> str:
@@ -76,7 +88,8 @@ def setting_id(config_dict: dict) -> str:
 
 
 def _shape_group(config: RunConfig) -> tuple:
-    return (config.data.dataset, config.supernet.C, config.supernet.N, config.train.batch_size)
+    net = config.supernet
+    return (config.data.dataset, net.space, net.channels, net.C, net.N, config.train.batch_size)
 
 
 def _finished(grid_dir: GridDir) -> list[tuple[RunConfig, dict]]:
@@ -142,7 +155,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
     from bench.heuristics.recipe import build_recipe
     from bench.perf import synthetic_images
     from bench.run import build_supernet, resolve_device
-    from bench.spaces import nb201 as space
+    from bench.searchspaces import get_space, standalone_setting
     from bench.tasks import get_task
     from bench.train import Trainer
 
@@ -162,7 +175,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
         batches = DeviceBatches(images, batch, device, seed=0, pad=task.default_pad, flip=task.default_flip)
         torch.manual_seed(0)
         model = build_supernet(config, task).to(device)
-        recipe = build_recipe(config, shape.as_kwargs(), len(batches))
+        recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
         trainer = Trainer(model, batches, config.train, recipe, seed=0, progress=False)
         trainer.train_epoch(0)  # warm-up
         start = time.perf_counter()
@@ -170,7 +183,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
         train_rate = record.images / (time.perf_counter() - start)
         held_out = DeviceBatches(synthetic_images(512, size=shape.input_size, channels=shape.in_channels, seed=1),
                                  config.eval.batch_size, device, augment=False, shuffle=False, drop_last=False)
-        pool = space.sample_archs(3, seed=0)
+        pool = get_space(config.supernet.space).sample(np.random.default_rng(0), 3)
         start = time.perf_counter()
         score_pool(model, pool, held_out, progress=False)
         score_rate = len(pool) * 512 / (time.perf_counter() - start)

@@ -23,6 +23,7 @@ from typing import Sequence
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
 from bench.heuristics.schedules import CaLR, lr_at
+from bench.searchspaces import NB201, SearchSpace
 from bench.spaces import nb201 as space
 from bench.validation import ConfigError
 
@@ -70,7 +71,7 @@ class LRPolicy:
     """Turns the ``lr_schedule`` selection into per-step learning rates (and CaLR per-subnet factors)."""
 
     def __init__(self, selection: dict, lr: float, total_steps: int, warmup_steps: int, epochs: int,
-                 standalone: dict):
+                 standalone: dict, search_space: SearchSpace = NB201):
         self.selection = selection
         self.lr0 = lr
         self.total_steps = total_steps
@@ -78,12 +79,12 @@ class LRPolicy:
         self.steps_per_epoch = max(1, total_steps // max(1, epochs))
         self.calr = None
         if selection["name"] == "calr":
-            smallest, largest = space.complexity_extremes(**standalone)
+            smallest, largest = search_space.complexity_extremes(**standalone)
             measure = selection["complexity"]
             self.calr = CaLR(gamma_prime=selection["gamma_prime"], g=selection["g"], eta=selection["eta"],
                              c_min=getattr(smallest, measure), c_max=getattr(largest, measure))
             self._complexity = lru_cache(maxsize=None)(
-                lambda arch: getattr(space.complexity(arch, **standalone), measure))
+                lambda arch: getattr(search_space.complexity(arch, **standalone), measure))
 
     def base_lr(self, step: int) -> float:
         s = self.selection

@@ -33,6 +33,7 @@ from typing import Union
 import numpy as np
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
+from bench.searchspaces import get_space
 from bench.spaces import nb201 as space
 from bench.validation import ConfigError
 
@@ -62,7 +63,7 @@ register(Heuristic(
     "as the published code ran)", "REFERENCE notes, MS section", "spatial / parameter optimization"))
 
 
-def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES) -> int:
+def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:
     """The index of the MS clustering edge."""
     edge = selection["edge"]
     if edge == "first":
@@ -72,15 +73,17 @@ def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES) -> int:
     if edge == "random":
         return int(np.random.default_rng(selection["edge_seed"]).integers(num_edges))
     if not 0 <= edge < num_edges:
-        raise ConfigError(f"heuristics.momentum_buffers.edge = {edge} is out of range for the "
-                          f"{num_edges}-edge cell; allowed: 'first', 'last', 'random' or an int in [0, {num_edges - 1}]")
+        raise ConfigError(f"heuristics.momentum_buffers.edge = {edge} is out of range: MS clusters on one of "
+                          f"{num_edges} positions ({unit}s) here; allowed: 'first', 'last', 'random' or an int "
+                          f"in [0, {num_edges - 1}]")
     return int(edge)
 
 
 @compatibility_rule
 def _ms_needs_momentum(selection, config) -> None:
     if selection["momentum_buffers"]["name"] == "ms":
-        resolve_edge(selection["momentum_buffers"])
+        search_space = get_space(config.supernet.space if config is not None else "nb201")
+        resolve_edge(selection["momentum_buffers"], search_space.ms_positions, search_space.ms_unit)
         if config is not None and config.train.momentum == 0:
             raise ConfigError("heuristics.momentum_buffers = 'ms' needs train.momentum > 0: with beta = 0 there is "
                               "no momentum buffer to separate")

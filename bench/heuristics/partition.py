@@ -96,6 +96,14 @@ def _splitting_needs_single_path_sampling(selection, config) -> None:
 
 
 @compatibility_rule
+def _splitting_is_nb201_only(selection, config) -> None:
+    if config is not None and is_split(selection) and config.supernet.space != "nb201":
+        raise ConfigError(f"heuristics.partition = {selection['partition']['name']!r} splits NAS-Bench-201's edges "
+                          f"(bench.splitting); supernet.space = {config.supernet.space!r} has no splitting yet; "
+                          "allowed there: 'one-shot'")
+
+
+@compatibility_rule
 def _splitting_has_no_single_supernet_probes(selection, config) -> None:
     if config is None or not is_split(selection):
         return

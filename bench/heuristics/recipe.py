@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from bench.heuristics.lr_schedule import LRPolicy
 from bench.heuristics.momentum import resolve_edge
 from bench.heuristics.sampling import LeafSampler, build_sampler, fixed_arch_sampler
+from bench.searchspaces import NB201, SearchSpace, get_space
 from bench.spaces import nb201 as space
 
 
@@ -28,21 +29,23 @@ class Recipe:
     label_smoothing: float
 
 
-def _cluster_of(ms_edge: int | None) -> Callable[[space.Arch], int]:
+def _cluster_of(ms_edge: int | None, search_space: SearchSpace = NB201) -> Callable[[object], int]:
     if ms_edge is None:
         return lambda arch: 0
-    return lambda arch: space.OPS.index(arch.ops[ms_edge])
+    return lambda arch: search_space.cluster(arch, ms_edge)
 
 
 def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
     """The recipe of a run: ``config`` is a validated RunConfig, ``standalone`` the complexity setting."""
     h = config.heuristics
-    ms_edge = resolve_edge(h["momentum_buffers"]) if h["momentum_buffers"]["name"] == "ms" else None
-    sampler = build_sampler(h["sampling"], ms_edge, _cluster_of(ms_edge), standalone)
+    search_space = get_space(config.supernet.space)
+    ms = h["momentum_buffers"]
+    ms_edge = resolve_edge(ms, search_space.ms_positions) if ms["name"] == "ms" else None
+    sampler = build_sampler(h["sampling"], ms_edge, _cluster_of(ms_edge, search_space), standalone, search_space)
     return Recipe(
         sampler=sampler,
-        lr_policy=_lr_policy(config.train, h["lr_schedule"], standalone, steps_per_epoch),
-        clusters=len(space.OPS) if ms_edge is not None else 1,
+        lr_policy=_lr_policy(config.train, h["lr_schedule"], standalone, steps_per_epoch, search_space),
+        clusters=search_space.ms_clusters if ms_edge is not None else 1,
         ms_edge=ms_edge,
         unused=h["unused_params"]["name"],
         label_smoothing=config.train.label_smoothing,
@@ -64,9 +67,11 @@ def restrict_to_leaf(recipe: Recipe, allowed: Sequence[Sequence[str]], split_edg
     return dataclasses.replace(recipe, sampler=LeafSampler(allowed, _cluster_of(ms_edge)), ms_edge=ms_edge)
 
 
-def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int) -> LRPolicy:
+def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int,
+               search_space: SearchSpace = NB201) -> LRPolicy:
     total = steps_per_epoch * train.epochs
-    return LRPolicy(selection, train.lr, total, train.warmup_epochs * steps_per_epoch, train.epochs, standalone)
+    return LRPolicy(selection, train.lr, total, train.warmup_epochs * steps_per_epoch, train.epochs, standalone,
+                    search_space)
 
 
 def standalone_recipe(arch: space.Arch, train, steps_per_epoch: int) -> Recipe:

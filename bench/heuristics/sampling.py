@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
+from bench.searchspaces import NB201, SearchSpace
 from bench.spaces import nb201 as space
 from bench.validation import ConfigError
 
@@ -61,6 +62,17 @@ def _mgcs_is_one_cluster(selection, config) -> None:
                           "single MS cluster; use heuristics.momentum_buffers = 'shared'")
 
 
+@compatibility_rule
+def _other_samplers_are_nb201_only(selection, config) -> None:
+    name = selection["sampling"]["name"]
+    if config is None or config.supernet.space == "nb201" or name == "spos":
+        return
+    raise ConfigError(f"heuristics.sampling = {name!r} is built on NAS-Bench-201's fixed edges (FairNAS permutes "
+                      "each edge's ops, complexity-proportional sampling enumerates the space, MGCS changes edges "
+                      f"of one cell); on supernet.space = {config.supernet.space!r} the sampled graph decides which "
+                      "ops exist; allowed there: 'spos'")
+
+
 @dataclass(frozen=True)
 class StepPlan:
     """What one training step trains: its MS cluster and its subnets (one for SPOS, n for FairNAS)."""
@@ -73,13 +85,15 @@ ClusterOf = Callable[[space.Arch], int]
 
 
 class UniformSampler:
-    def __init__(self, cluster_of: ClusterOf):
+    """One subnet per step, drawn as the search space defines uniform sampling (NB201: every edge's op
+    uniform; NB101: the official random_spec; DARTS: every pair's op and input uniform)."""
+
+    def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace = NB201):
         self.cluster_of = cluster_of
+        self.sample = search_space.sample
 
     def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
-        codes = rng.integers(0, len(space.OPS), size=(steps, space.NUM_EDGES))
-        archs = [space.Arch.from_indices(row) for row in codes]
-        return [StepPlan(self.cluster_of(a), (a,)) for a in archs]
+        return [StepPlan(self.cluster_of(a), (a,)) for a in self.sample(rng, steps)]
 
 
 class LeafSampler:
@@ -152,14 +166,15 @@ class FixedSetSampler:
         return [StepPlan(0, self.archs)] * steps
 
 
-def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, setting: dict):
+def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, setting: dict,
+                  search_space: SearchSpace = NB201):
     name = selection["name"]
     if name == "mgcs":
         from bench.metrics.gradients import mgcs_subnets
 
         return FixedSetSampler(mgcs_subnets(selection["seed"]))
     if name == "spos":
-        return UniformSampler(cluster_of)
+        return UniformSampler(cluster_of, search_space)
     if name == "fairnas":
         return FairSampler(ms_edge)
     if name == "complexity_proportional":
