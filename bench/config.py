@@ -270,6 +270,9 @@ def check_consistency(config: RunConfig) -> None:
     check_rules(config.heuristics, config)
 
 
+NB101_MIN_C = 5  # interior vertices that may feed an NB101 cell's output
+
+
 def check_space_options(config: RunConfig) -> None:
     """Options that exist for one search space only are refused on the others, with the reason."""
     space = config.supernet.space
@@ -281,6 +284,10 @@ def check_space_options(config: RunConfig) -> None:
             if value != default:
                 raise ConfigError(f"{key} = {value!r} is not supported on supernet.space = {space!r} ({why}); "
                                   f"allowed there: {default!r}")
+    if space == "nb101" and config.supernet.C < NB101_MIN_C:
+        raise ConfigError(f"supernet.C = {config.supernet.C} is too narrow for NB101: a cell's output channels are "
+                          f"split among up to {NB101_MIN_C} vertices, each needs one; allowed: supernet.C >= "
+                          f"{NB101_MIN_C}")
     if space != "nb101" and config.supernet.channels != "dynamic":
         raise ConfigError(f"supernet.channels = {config.supernet.channels!r} is an NB101 option (vertex widths); "
                           f"supernet.space = {space!r} has fixed widths; allowed there: 'dynamic'")

@@ -9,7 +9,14 @@ A run directory holds:
   ground truth, parameters and FLOPs of the stand-alone network;
 - ``metrics.json``: ranking and fairness metrics, cost, ground-truth column;
 - ``environment.json``: package versions, git commit, device;
-- ``checkpoint.pt``: the trained supernet and optimizer state.
+- ``checkpoint.pt``: the trained supernet and optimizer state;
+- ``scores_top.csv``: where ``eval.top_sample`` asks, the scored samples of the true top 1% / 5%;
+- split runs (``heuristics.partition``, :mod:`bench.nshot`): ``partition.json`` (the splits) and
+  ``nodes/<level>-<leaf>/`` (each sub-supernet's checkpoint and history) instead of ``checkpoint.pt``;
+  ``scores.csv`` says which leaf scored each subnet.
+
+Any of the three spaces (``supernet.space``, :mod:`bench.searchspaces`) runs the same way; its ground
+truth comes from :func:`bench.tasks.load_benchmark`.
 
 It is written as ``<dir>.partial`` and renamed into place only when complete,
 so a killed run never looks finished; running the same command again resumes

@@ -1,0 +1,61 @@
+# %% [markdown]
+# # N-shot supernets: few-shot and GM splitting
+#
+# For grids with `heuristics.partition` other than `one-shot` (`bench.nshot`): each subnet is scored by
+# the sub-supernet (leaf) that holds it. Ranking within the space's true top cells (Spearman among a
+# sample of the true top 1% and top 5%, `eval.top_sample`, as GM-NAS Table 7 reports it), what each
+# setting cost over all its sub-supernets, and which edges and groups the splits chose.
+
+# %% tags=["parameters"]
+RESULTS_DIR = "results/quick"
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from bench.report import nshot, tables
+from bench.report.results import RANKING_METRICS, load_results
+
+pd.set_option("display.max_colwidth", 120)
+results = load_results(RESULTS_DIR, recollect=False)
+splits = nshot.has_splits(results)
+if not splits:
+    display(Markdown("No split runs in this grid (every run is one-shot)."))
+
+# %% [markdown]
+# ## Ranking, overall and among the top cells
+#
+# Mean over seeds per setting (the baseline first). `spearman_space_top1pct` / `top5pct`: Spearman
+# correlation between supernet scores and ground truth on the sampled top cells; NaN where a grid did
+# not score them (`eval.top_sample = 0`).
+
+# %%
+if splits:
+    summary = tables.long_summary(results, RANKING_METRICS + nshot.TOP_METRICS)
+    display(tables.readable(summary.pivot_table(index="setting", columns="metric", values="mean",
+                                                sort=False).round(3)))
+
+# %% [markdown]
+# ## Compute
+#
+# Means per setting: leaves (sub-supernets scored), supernet-epochs and training steps over warm-ups and
+# leaves, forward-backward passes of the GM probe (not training steps), seconds.
+
+# %%
+if splits:
+    display(tables.readable(nshot.compute_table(results)))
+
+# %% [markdown]
+# ## Splits
+#
+# Every split of every run: the edge, the groups of ops (one sub-supernet each), and the cut cost (the
+# summed gradient-matching similarity across groups; empty for few-shot and random cuts). Then, per GM
+# setting, how often each grouping was chosen over seeds and splits.
+
+# %%
+if splits:
+    choices = nshot.split_choices(results)
+    display(choices)
+    for setting in dict.fromkeys(choices.loc[choices["cut_rule"] == "gm", "setting"]):
+        display(Markdown(f"**{setting}**"))
+        display(nshot.grouping_frequency(choices, setting).to_frame())

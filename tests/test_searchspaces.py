@@ -1,0 +1,124 @@
+"""The three spaces behind one interface (bench.searchspaces): sampling, MS clusters, CaLR extremes, every
+registered heuristic on NB101 and DARTS (works, or is refused with the reason), and runs on CIFAR-10."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.config import ConfigError, load_config
+from bench.data import DeviceBatches
+from bench.evaluate import score_pool
+from bench.heuristics import choices, slots
+from bench.heuristics.recipe import build_recipe
+from bench.perf import synthetic_images
+from bench.run import build_supernet
+from bench.searchspaces import SPACES, get_space, standalone_setting
+from bench.spaces import nb101
+from bench.tasks import get_task, load_benchmark
+from bench.train import Trainer
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_data = pytest.mark.skipif(not (DATA / "nb101" / "nb101_sample.json").is_file(),
+                                reason="needs ../shared/data (NB101 sample, NB301 sample, CIFAR-10)")
+CIFAR = get_task("cifar10")
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_sampling_is_seeded_and_clusters_are_in_range(name):
+    space = get_space(name)
+    a = space.sample(np.random.default_rng(3), 50)
+    b = space.sample(np.random.default_rng(3), 50)
+    assert [str(x) for x in a] == [str(x) for x in b]
+    assert len({str(x) for x in a}) > 25  # not one subnet over and over
+    for position in range(space.ms_positions):
+        assert {space.cluster(x, position) for x in a} <= set(range(space.ms_clusters))
+    # The default MS position separates subnets (NB101's last slot is nearly always empty: 7-vertex cells
+    # are 0.2% of the official random_spec draws).
+    assert len({space.cluster(x, 0) for x in a}) > 1
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_calr_extremes_bracket_sampled_subnets(name):
+    space = get_space(name)
+    setting = standalone_setting(name, CIFAR)
+    small, large = space.complexity_extremes(**setting)
+    for x in space.sample(np.random.default_rng(11), 100):
+        c = space.complexity(x, **setting)
+        assert small.params <= c.params <= large.params and small.flops <= c.flops <= large.flops
+
+
+@needs_data
+def test_nb101_extremes_bracket_the_official_records():
+    records = json.loads((DATA / "nb101" / "nb101_records.json").read_text())
+    small, large = get_space("nb101").complexity_extremes(**standalone_setting("nb101", CIFAR))
+    counts = [r["trainable_parameters"] for r in records]
+    assert small.params <= min(counts) and max(counts) <= large.params
+    # The widest cell (5 conv3x3 in a chain, every vertex at full width) is NB101's largest network.
+    assert large.params == 49_979_274
+
+
+def test_nb101_clusters_count_missing_vertices_apart():
+    tiny = nb101.make_cell([[0, 1], [0, 0]], [nb101.INPUT, nb101.OUTPUT])
+    space = get_space("nb101")
+    assert space.cluster(tiny, 0) == len(nb101.OPS) == space.ms_clusters - 1
+
+
+def _every_choice():
+    for slot in slots():
+        for name in choices(slot):
+            yield slot, name
+
+
+@pytest.mark.parametrize("space", ["nb101", "darts"])
+@pytest.mark.parametrize("slot, name", list(_every_choice()))
+def test_every_heuristic_trains_on_the_space_or_is_refused_with_the_reason(space, slot, name):
+    overrides = [f"supernet.space={space}", "data.dataset=cifar10", "supernet.C=5", "train.batch_size=4",
+                 "train.epochs=2", f"heuristics.{slot}.name={name}"]
+    if name == "recalibrated":
+        overrides.append("heuristics.bn.batches=1")
+    if slot == "partition" and name != "one-shot":
+        overrides.append("heuristics.partition.warmup_epochs=0")
+    try:
+        config = load_config(None, overrides)
+    except ConfigError as exc:
+        assert f"supernet.space = {space!r}" in str(exc) and "allowed there" in str(exc)
+        return
+    images = synthetic_images(8)
+    batches = DeviceBatches(images, 4, "cpu", seed=0, pad=4, flip=True)
+    model = build_supernet(config, CIFAR)
+    recipe = build_recipe(config, standalone_setting(space, CIFAR), len(batches))
+    record = Trainer(model, batches, config.train, recipe, seed=0, progress=False).train_epoch(0)
+    assert np.isfinite(record.loss)
+    held_out = DeviceBatches(images, 8, "cpu", augment=False, shuffle=False, drop_last=False)
+    subnets = get_space(space).sample(np.random.default_rng(0), 2)
+    recalibration = 1 if name == "recalibrated" else 0
+    scores = score_pool(model, subnets, held_out, recalibration, batches, progress=False)
+    assert np.all((0 <= scores) & (scores <= 100))
+
+
+def test_nb101_needs_a_channel_per_output_vertex():
+    with pytest.raises(ConfigError, match=r"supernet.C = 4 is too narrow for NB101.*allowed: supernet.C >= 5"):
+        load_config(None, ["supernet.space=nb101", "supernet.C=4"])
+
+
+def test_spaces_without_ground_truth_for_the_dataset_are_refused():
+    with pytest.raises(ConfigError, match=r"supernet.space = 'nb101' has ground truth for CIFAR-10 only"):
+        load_benchmark(get_task("digits"), "nb101", None)
+
+
+@needs_data
+@pytest.mark.parametrize("space, label", [("nb101", "single training repeat"),
+                                          ("darts", "surrogate predictions (NAS-Bench-301)")])
+def test_a_run_on_cifar10_ranks_against_the_space_ground_truth(space, label, tmp_path):
+    from bench.run import execute_run
+
+    config = load_config(None, [f"supernet.space={space}", "data.dataset=cifar10", "supernet.C=5",
+                                "data.train_size=64", "data.valid_size=64", "train.epochs=1",
+                                "train.batch_size=32", "eval.pool_size=6", "diagnostics.grad_stats=false"])
+    metrics = execute_run(config, data_dir=DATA, out=tmp_path / "run", progress=False).metrics
+    assert metrics["ground_truth_label"] == label and metrics["pool_size"] == 6
+    assert -1 <= metrics["kendall_tau"] <= 1
