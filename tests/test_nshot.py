@@ -133,6 +133,11 @@ def test_budget_that_leaves_no_leaf_epoch_is_refused_before_training():
     with pytest.raises(ConfigError, match=r"heuristics.partition \(few-shot\).*no epoch"):
         load_config(None, ["train.epochs=3", "heuristics.partition.name=few-shot",
                            "heuristics.partition.warmup_epochs=3"])
+    with pytest.raises(ConfigError, match=r"heuristics.partition.edge = 6 is out of range; allowed: an int in \[0, 5\]"):
+        load_config(None, ["heuristics.partition.name=few-shot", "heuristics.partition.edge=6"])
+    with pytest.raises(ConfigError, match=r"groups = 5 exceeds the 4 ops"):
+        load_config(None, ["heuristics.partition.name=gm", "heuristics.partition.groups=5",
+                           "supernet.op_set=without_none"])
     with pytest.raises(ConfigError, match=r"sampling = 'fairnas' is not supported"):
         load_config(None, ["heuristics.partition.name=gm", "heuristics.sampling=fairnas"])
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Union
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
+from bench.spaces.nb201 import NUM_EDGES
 from bench.validation import ConfigError
 
 register_slot("partition", "one supernet, or sub-supernets split from it (few-shot, GM)", default="one-shot")
@@ -57,7 +58,7 @@ register(Heuristic(
     "weight sharing / few-shot (supernet splitting)",
     {"warmup_epochs": Param(int, 10, "one-shot epochs before the split", low=0),
      "edge": Param(Union[int, str], "random", "edge to split: 'random' (drawn with the run's seed) or an index",
-                   low=0, words=("random",)),
+                   low=0, high=NUM_EDGES - 1, words=("random",)),
      "inherit_optimizer": _INHERIT,
      "budget": _BUDGET}))
 
@@ -67,7 +68,8 @@ register(Heuristic(
     "Hu et al., ICLR 2022 (GM-NAS), Sec. 3.2-3.4, Eqs. (1)-(3), Algorithm 1; ablations Sec. 5.1, Table 1",
     "weight sharing / few-shot (supernet splitting)",
     {"groups": Param(int, 2, "branching factor B: groups per split", low=2, high=5),
-     "splits": Param(int, 2, "number of splits S (every leaf is split each time)", low=1, high=6),
+     "splits": Param(int, 2, "number of splits S (every leaf is split each time, on an edge it has not split)",
+                     low=1, high=NUM_EDGES),
      "warmup_epochs": Param(int, 10, "epochs of training before each split", low=0),
      "gm_batches": Param(int, 10, "batches R the gradient-matching scores are averaged over (paper: 100)", low=1),
      "restart": Param(bool, True, "re-initialize the leaves after the last split (GM-NAS Sec. 3.4)"),
@@ -116,6 +118,6 @@ def _splitting_has_no_single_supernet_probes(selection, config) -> None:
 def _splitting_fits_the_budget(selection, config) -> None:
     if config is None or not is_split(selection):
         return
-    from bench.nshot import schedule_of  # late import: bench.nshot imports torch
+    from bench.nshot import root_ops, schedule_of  # late import: bench.nshot imports torch
 
-    schedule_of(selection["partition"], config.train.epochs, steps_per_epoch=1)
+    schedule_of(selection["partition"], config.train.epochs, 1, len(root_ops(config.supernet.op_set)))
