@@ -179,3 +179,25 @@ def test_a_killed_split_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
 def _decisions(run_dir):
     events = json.loads((run_dir / "partition.json").read_text())["events"]
     return [{k: v for k, v in e.items() if k != "probe_seconds"} for e in events]
+
+
+# -- report tables ------------------------------------------------------------------------------------------
+
+
+def test_report_tables_list_every_split_and_the_compute(tmp_path):
+    from bench.report import nshot as report
+    from bench.report.results import Results
+
+    config = load_config(None, TINY + ["train.epochs=3", "heuristics.partition.name=gm",
+                                       "heuristics.partition.warmup_epochs=1", "heuristics.partition.gm_batches=1",
+                                       "heuristics.partition.restart=false"])
+    metrics = execute_run(config, out=tmp_path / "runs" / "k1", progress=False).metrics
+    runs = pd.DataFrame([{"key": "k1", "setting": "gm", "seed": 0, "heuristics.partition.name": "gm", **metrics}])
+    results = Results(tmp_path, runs, pd.DataFrame(), pd.DataFrame())
+    assert report.has_splits(results)
+    choices = report.split_choices(results)
+    assert len(choices) == 3 and set(choices["cut_rule"]) == {"gm"}  # the root, then each of its 2 children
+    assert all(text.count("{") == 2 for text in choices["groups"])
+    assert report.grouping_frequency(choices, "gm").sum() == 3
+    compute = report.compute_table(results)
+    assert compute.loc["gm", "leaves"] == 4 and compute.loc["gm", "gm_probe_passes"] == metrics["gm_probe_passes"]
