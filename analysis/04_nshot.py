@@ -25,15 +25,15 @@ if not splits:
 # %% [markdown]
 # ## Ranking, overall and among the top cells
 #
-# Mean over seeds per setting (the baseline first). `spearman_space_top1pct` / `top5pct`: Spearman
-# correlation between supernet scores and ground truth on the sampled top cells; NaN where a grid did
-# not score them (`eval.top_sample = 0`).
+# Mean over seeds per setting (the baseline first). Spearman top 1% / 5% (`spearman_space_top1pct`,
+# `spearman_space_top5pct` in `metrics.json`): Spearman correlation between supernet scores and ground
+# truth on the sampled top cells; absent where a grid did not score them (`eval.top_sample = 0`).
 
 # %%
 if splits:
     summary = tables.long_summary(results, RANKING_METRICS + nshot.TOP_METRICS)
-    display(tables.readable(summary.pivot_table(index="setting", columns="metric", values="mean",
-                                                sort=False).round(3)))
+    table = summary.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3)
+    display(tables.readable(table.rename(columns=nshot.SHORT_NAMES)))
 
 # %% [markdown]
 # ## Compute
@@ -43,7 +43,7 @@ if splits:
 
 # %%
 if splits:
-    display(tables.readable(nshot.compute_table(results)))
+    display(tables.readable(nshot.compute_table(results).rename(columns=nshot.SHORT_NAMES)))
 
 # %% [markdown]
 # ## Splits

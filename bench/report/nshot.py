@@ -19,6 +19,11 @@ PARTITION_COLUMN = "heuristics.partition.name"
 COMPUTE_METRICS = ["leaves", "supernet_epochs", "train_steps", "gm_probe_passes", "train_seconds",
                    "gm_probe_seconds", "score_seconds"]
 TOP_METRICS = ["spearman_space_top1pct", "spearman_space_top5pct"]
+SHORT_NAMES = {"kendall_tau": "tau", "sparse_kendall_tau": "sparse tau", "spearman": "Spearman",
+               "spearman_space_top1pct": "Spearman top 1%", "spearman_space_top5pct": "Spearman top 5%",
+               "supernet_epochs": "supernet-epochs", "train_steps": "steps", "gm_probe_passes": "GM passes",
+               "train_seconds": "train s", "gm_probe_seconds": "GM s", "score_seconds": "score s"}
+"""Column names that fit a printed page."""
 
 
 def has_splits(results: Results) -> bool:
