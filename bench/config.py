@@ -276,6 +276,9 @@ NB101_MIN_C = 5  # interior vertices that may feed an NB101 cell's output
 def check_space_options(config: RunConfig) -> None:
     """Options that exist for one search space only are refused on the others, with the reason."""
     space = config.supernet.space
+    if space != "nb201" and config.data.dataset != "cifar10":
+        raise ConfigError(f"supernet.space = {space!r} has ground truth for CIFAR-10 only; data.dataset = "
+                          f"{config.data.dataset!r} has none; allowed with {space!r}: data.dataset = 'cifar10'")
     if space != "nb201":
         for key, value, default, why in (
                 ("supernet.drop_path", config.supernet.drop_path, 0.0, "drop-path is applied to NB201 cell edges"),

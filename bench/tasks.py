@@ -11,6 +11,9 @@ ground truth (and so every complexity figure) refers to.
 - ``digits``: the embedded default. scikit-learn's 8x8 digits, ranked against
   a small table this project computed by training subnets stand-alone
   (``bench groundtruth build``; see ``bench/groundtruth/embedded/``).
+
+The NAS-Bench-101 and DARTS spaces are ranked on CIFAR-10 against the tables
+:func:`load_benchmark` names.
 """
 
 from __future__ import annotations

@@ -108,6 +108,8 @@ def test_nb101_needs_a_channel_per_output_vertex():
 def test_spaces_without_ground_truth_for_the_dataset_are_refused():
     with pytest.raises(ConfigError, match=r"supernet.space = 'nb101' has ground truth for CIFAR-10 only"):
         load_benchmark(get_task("digits"), "nb101", None)
+    with pytest.raises(ConfigError, match=r"supernet.space = 'darts' has ground truth for CIFAR-10 only"):
+        load_config(None, ["supernet.space=darts"])  # refused with the config, before any data is read
 
 
 @needs_data
