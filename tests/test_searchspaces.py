@@ -102,7 +102,7 @@ def test_every_heuristic_trains_on_the_space_or_is_refused_with_the_reason(space
 
 def test_nb101_needs_a_channel_per_output_vertex():
     with pytest.raises(ConfigError, match=r"supernet.C = 4 is too narrow for NB101.*allowed: supernet.C >= 5"):
-        load_config(None, ["supernet.space=nb101", "supernet.C=4"])
+        load_config(None, ["supernet.space=nb101", "data.dataset=cifar10", "supernet.C=4"])
 
 
 def test_spaces_without_ground_truth_for_the_dataset_are_refused():
