@@ -1,7 +1,10 @@
 """Slot ``sampling``: which subnets a training step trains.
 
 - ``spos``: one subnet per step, every edge's op uniform and independent
-  (single-path one-shot, Guo et al., ECCV 2020; RSPS, Li & Talwalkar, 2019).
+  (single-path one-shot, Guo et al., ECCV 2020; RSPS, Li & Talwalkar, 2019);
+  on NAS-Bench-101 and DARTS, uniform as :mod:`bench.searchspaces` defines it
+  for the space, and the only sampler offered there (the others rely on
+  NAS-Bench-201's fixed edges).
 - ``fairnas``: strict fairness (Chu et al., ICCV 2021, Sec. 3.2, Alg. 1): per
   step, draw a permutation of the ops of every edge and build n subnets, the
   k-th taking the k-th op of each permutation; their gradients on the same
