@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence, Union, get_type_hints
 import yaml
 
 from bench.heuristics import check_rules, choices, default_selection, slots, validate_selection
+from bench.searchspaces import require_ground_truth
 from bench.validation import ConfigError, check_value, describe_allowed, option, suggest
 
 
@@ -276,9 +277,7 @@ NB101_MIN_C = 5  # interior vertices that may feed an NB101 cell's output
 def check_space_options(config: RunConfig) -> None:
     """Options that exist for one search space only are refused on the others, with the reason."""
     space = config.supernet.space
-    if space != "nb201" and config.data.dataset != "cifar10":
-        raise ConfigError(f"supernet.space = {space!r} has ground truth for CIFAR-10 only; data.dataset = "
-                          f"{config.data.dataset!r} has none; allowed with {space!r}: data.dataset = 'cifar10'")
+    require_ground_truth(space, config.data.dataset)
     if space != "nb201":
         for key, value, default, why in (
                 ("supernet.drop_path", config.supernet.drop_path, 0.0, "drop-path is applied to NB201 cell edges"),

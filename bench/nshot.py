@@ -55,7 +55,6 @@ from bench.splitting import (
     SplitError,
     SplitEvent,
     SplitSchedule,
-    best_cut,
     candidate_edges,
     choose_edge,
     choose_split_edge,
@@ -192,8 +191,7 @@ class NShotRun:
             model.load_state_dict(_load(end, model)["model"])
             return model
         node_dir.mkdir(parents=True, exist_ok=True)
-        recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf.allowed,
-                                  node.leaf.split_edges(self.root))
+        recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf, node.leaf.split_edges(self.root))
         train_config = dataclasses.replace(self.config.train, epochs=node.path_epochs)
         trainer = Trainer(model, self.batches, train_config, recipe, seed=seed, checkpoint_dir=node_dir,
                           progress=self.progress)
@@ -259,22 +257,20 @@ class NShotRun:
                                               p["gm_batches"], probe_rng, self.loss_fn)
             seconds = time.perf_counter() - start
             passes = p["gm_batches"] * sum(len(node.leaf.allowed[e]) for e in candidates)
-        if len(candidates) == 1:
-            edge = candidates[0]
-        else:
-            edge = choose_split_edge(matrices, node.leaf, groups_n).edge
+        if matrices:  # every scored edge's best cut, and the edge whose cut costs least
+            choice = choose_split_edge(matrices, node.leaf, groups_n)
+            edge, cuts = choice.edge, choice.cuts
+        else:  # a random edge grouped at random: nothing was scored
+            edge, cuts = candidates[0], {}
         ops = node.leaf.allowed[edge]
-        if p["grouping"] == "gm":
-            groups = best_cut(matrices[edge], ops, groups_n).partition
-        else:
-            groups = random_partition(ops, groups_n, rng)
+        groups = cuts[edge].partition if p["grouping"] == "gm" else random_partition(ops, groups_n, rng)
         matrix = matrices.get(edge)
         return SplitEvent(
             node.stop, node.leaf, edge, groups,
             score_matrix=None if matrix is None else matrix.tolist(),
             matrix_ops=None if matrix is None else ops,
             cost=None if matrix is None else cut_cost(matrix, groups, labels=ops),
-            candidate_costs={e: best_cut(m, node.leaf.allowed[e], groups_n).cost for e, m in matrices.items()},
+            candidate_costs={e: cut.cost for e, cut in cuts.items()},
             edge_rule=p["edge_selection"], cut_rule=p["grouping"], probe_passes=passes, probe_seconds=seconds)
 
     # -- scoring and records ---------------------------------------------------------------------
@@ -295,9 +291,9 @@ class NShotRun:
                                                         key=lambda p: int(p.parent.name.split("-")[0]))]
         return pd.concat(frames, ignore_index=True)
 
-    def budget(self) -> dict:
-        """What the run cost over all sub-supernets (the figures studies compare settings by)."""
-        history = self.history()
+    def budget(self, history: pd.DataFrame) -> dict:
+        """What the run cost over all sub-supernets (the figures studies compare settings by), from the
+        run's :meth:`history`."""
         events = self.record.events
         return {
             "partition": self.partition["name"],

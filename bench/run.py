@@ -120,23 +120,48 @@ class RunRecord:
         return "\n".join(lines)
 
 
-def evaluation_pool(table: GroundTruthTable, pool_size: int | str, seed: int,
-                    ops: Sequence[str] = space.OPS) -> list[str]:
-    """Arch strings of the subnets to score: ``pool_size`` drawn without replacement from the table, or all.
+@dataclass(frozen=True)
+class Evaluation:
+    """What scoring a run needs, checked before anything trains (:func:`prepare_evaluation`)."""
 
-    ``ops``: the candidate ops of the space (``supernet.op_set``); cells using others are left out.
+    task: Task
+    data_dir: Path | None
+    benchmark: Benchmark
+    column: str  # the ground-truth column ranked against
+    pool: list[str]  # the evaluation pool
+    tops: dict[int, list[str]]  # samples of the true top 1% / 5% (eval.top_sample), or {}
+
+
+def prepare_evaluation(config: RunConfig, data_dir=None) -> Evaluation:
+    """The data directory, ground truth, column and pools of ``config``; ConfigError naming what is wrong.
+
+    ``bench run`` calls it first, and ``bench grid`` for every setting before any run starts.
     """
-    arch_strs = _in_space(table, ops)
+    task = get_task(config.data.dataset)
+    data_dir = require_data_dir(task, data_dir)
+    benchmark = load_benchmark(task, config.supernet.space, data_dir)
+    column = _ground_truth_column(config, benchmark)
+    cells = _in_space(benchmark.table, root_ops(config.supernet.op_set))
+    pool = evaluation_pool(cells, config.eval.pool_size, config.eval.pool_seed, benchmark.table.benchmark)
+    tops = (top_pools(benchmark.table, cells, column, config.eval.top_sample, config.eval.pool_seed)
+            if config.eval.top_sample else {})
+    return Evaluation(task, data_dir, benchmark, column, pool, tops)
+
+
+def evaluation_pool(arch_strs: list[str], pool_size: int | str, seed: int, benchmark: str) -> list[str]:
+    """The subnets to score: ``pool_size`` of the space's ground-truth cells ``arch_strs`` drawn without
+    replacement, or all of them."""
     if pool_size == "all":
         return arch_strs
     if pool_size > len(arch_strs):
         raise ConfigError(f"eval.pool_size = {pool_size} exceeds the {len(arch_strs)} cells the ground truth "
-                          f"({table.benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
+                          f"({benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
     picks = np.random.default_rng(seed).choice(len(arch_strs), size=pool_size, replace=False)
     return [arch_strs[i] for i in picks]
 
 
 def _in_space(table: GroundTruthTable, ops: Sequence[str]) -> list[str]:
+    """The table's cells that use only ``ops`` (``supernet.op_set``; all of them for the full op set)."""
     arch_strs = list(table.arch_strs)
     if set(ops) == set(space.OPS):
         return arch_strs
@@ -146,9 +171,10 @@ def _in_space(table: GroundTruthTable, ops: Sequence[str]) -> list[str]:
 TOP_PERCENTS = (1, 5)
 
 
-def top_pools(table: GroundTruthTable, column: str, sample: int, seed: int,
-              ops: Sequence[str] = space.OPS) -> dict[int, list[str]]:
-    """Up to ``sample`` cells drawn uniformly from each of the space's true top 1% and top 5% (by ``column``).
+def top_pools(table: GroundTruthTable, arch_strs: list[str], column: str, sample: int,
+              seed: int) -> dict[int, list[str]]:
+    """Up to ``sample`` cells drawn uniformly from each of the true top 1% and top 5% (by ``column``) of the
+    space's ground-truth cells ``arch_strs``.
 
     GM-NAS (Hu et al., ICLR 2022, Table 7) reports the Spearman correlation
     among the true top cells of the whole space; scoring every one of them
@@ -156,7 +182,6 @@ def top_pools(table: GroundTruthTable, column: str, sample: int, seed: int,
     sample of each set (our operationalization; the sample's Spearman
     estimates the set's, with sampling noise).
     """
-    arch_strs = _in_space(table, ops)
     values = table.lookup(arch_strs, column)
     order = np.argsort(-values, kind="stable")
     rng = np.random.default_rng([seed, 7])
@@ -195,14 +220,9 @@ def load_record(path: Path) -> RunRecord:
 def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = True) -> RunRecord:
     """Train, score and record one run; a complete run directory is returned as it is."""
     # Everything that can be checked is checked before any training starts.
-    task = get_task(config.data.dataset)
-    data_dir = require_data_dir(task, data_dir)
-    benchmark = load_benchmark(task, config.supernet.space, data_dir)
-    table = benchmark.table
-    column = _ground_truth_column(config, benchmark)
-    ops = root_ops(config.supernet.op_set)
-    pool = evaluation_pool(table, config.eval.pool_size, config.eval.pool_seed, ops)
-    tops = top_pools(table, column, config.eval.top_sample, config.eval.pool_seed, ops) if config.eval.top_sample else {}
+    evaluation = prepare_evaluation(config, data_dir)
+    task, data_dir, benchmark, column = evaluation.task, evaluation.data_dir, evaluation.benchmark, evaluation.column
+    table, pool, tops = benchmark.table, evaluation.pool, evaluation.tops
     device = resolve_device(config.train.device)
 
     final = Path(out) if out is not None else default_run_dir(config)
@@ -258,7 +278,7 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     model = build_supernet(config, task).to(device)
     recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
     if config.supernet.op_set != "all":
-        recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)).allowed, ())
+        recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)), ())
     trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
                       progress=progress)
     attach_diagnostics(trainer, config, recipe)
@@ -289,7 +309,8 @@ def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, 
     if run.record.events and progress:
         print(f"resuming {partial}: {len(run.record.events)} split(s) recorded")
     run.fit()
-    return run.score, run.history(), run.budget()
+    history = run.history()
+    return run.score, history, run.budget(history)
 
 
 def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str, space_name: str, setting: dict,

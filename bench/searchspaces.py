@@ -37,14 +37,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from bench.spaces import darts, nb101, nb201
+from bench.validation import ConfigError
 
 SPACES = ("nb201", "nb101", "darts")
-
-
-@dataclass(frozen=True)
-class Complexity:
-    params: int
-    flops: int
 
 
 @dataclass(frozen=True)
@@ -131,13 +126,14 @@ EXTREMES_SAMPLE = 2000
 
 
 @lru_cache(maxsize=None)
-def _extremes(space_name: str, setting: tuple) -> tuple[Complexity, Complexity]:
+def _extremes(space_name: str, setting: tuple) -> tuple:
     space = get_space(space_name)
     cells = _CANDIDATES[space_name]() + space.sample(np.random.default_rng(0), EXTREMES_SAMPLE)
     costs = [space.complexity(c, **dict(setting)) for c in cells]
     params = [c.params for c in costs]
     flops = [c.flops for c in costs]
-    return Complexity(min(params), min(flops)), Complexity(max(params), max(flops))
+    complexity = type(costs[0])  # the space's own Complexity(params, flops)
+    return complexity(min(params), min(flops)), complexity(max(params), max(flops))
 
 
 _BY_NAME = {s.name: s for s in (NB201, NB101, DARTS)}
@@ -147,6 +143,14 @@ def get_space(name: str) -> SearchSpace:
     if name not in _BY_NAME:
         raise ValueError(f"unknown search space {name!r}; allowed: {', '.join(_BY_NAME)}")
     return _BY_NAME[name]
+
+
+def require_ground_truth(space_name: str, dataset: str) -> None:
+    """NB101 and DARTS have ground truth on CIFAR-10 only (bench.tasks.load_benchmark); anything else is
+    refused, with the config (bench.config) and when loading."""
+    if space_name != "nb201" and dataset != "cifar10":
+        raise ConfigError(f"supernet.space = {space_name!r} has ground truth for CIFAR-10 only; data.dataset = "
+                          f"{dataset!r} has none; allowed with {space_name!r}: data.dataset = 'cifar10'")
 
 
 def standalone_setting(space_name: str, task) -> dict:

@@ -32,8 +32,7 @@ from bench.groundtruth.darts import SURROGATE_COLUMN, load_darts
 from bench.groundtruth.nb101 import DEFAULT_COLUMN as NB101_COLUMN
 from bench.groundtruth.nb101 import load_nb101, read_cells_json
 from bench.groundtruth.nb201 import default_table_path, load_nb201_csv
-from bench.searchspaces import parse_keys
-from bench.validation import ConfigError
+from bench.searchspaces import parse_keys, require_ground_truth
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,7 @@ def load_benchmark(task: Task, space: str, data_dir: Path | None) -> Benchmark:
     if space == "nb201":
         return Benchmark(load_ground_truth(task, data_dir), task.default_column,
                          lambda keys: parse_keys("nb201", keys))
-    if task.dataset != "cifar10":
-        raise ConfigError(f"supernet.space = {space!r} has ground truth for CIFAR-10 only; data.dataset = "
-                          f"{task.dataset!r} has none; allowed with {space!r}: data.dataset = 'cifar10'")
+    require_ground_truth(space, task.dataset)
     if space == "nb101":
         path = _shared_file(data_dir, NB101_SAMPLE)
         cells = {c.hash: c for c in read_cells_json(path)}

@@ -17,6 +17,7 @@ from bench.heuristics.momentum import resolve_edge
 from bench.heuristics.sampling import LeafSampler, build_sampler, fixed_arch_sampler
 from bench.searchspaces import NB201, SearchSpace, get_space
 from bench.spaces import nb201 as space
+from bench.splitting import Leaf
 
 
 @dataclass
@@ -52,9 +53,9 @@ def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
     )
 
 
-def restrict_to_leaf(recipe: Recipe, allowed: Sequence[Sequence[str]], split_edges: Sequence[int]) -> Recipe:
-    """The recipe of a sub-supernet that allows ``allowed[e]`` on edge ``e`` (few-shot / GM leaf, or a
-    smaller root space): uniform single path among the allowed ops.
+def restrict_to_leaf(recipe: Recipe, leaf: Leaf, split_edges: Sequence[int]) -> Recipe:
+    """The recipe of a sub-supernet (few-shot / GM leaf, or the root of a smaller space): uniform single
+    path among the ops ``leaf`` allows on each edge.
 
     MS (CaLR+MS supplement, Algorithm 3) clusters on an edge other than the
     split edges: the recipe's edge unless the leaf has split it, then the
@@ -64,7 +65,7 @@ def restrict_to_leaf(recipe: Recipe, allowed: Sequence[Sequence[str]], split_edg
     if ms_edge is not None and ms_edge in split_edges:
         unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
         ms_edge = unsplit[0] if unsplit else ms_edge
-    return dataclasses.replace(recipe, sampler=LeafSampler(allowed, _cluster_of(ms_edge)), ms_edge=ms_edge)
+    return dataclasses.replace(recipe, sampler=LeafSampler(leaf, _cluster_of(ms_edge)), ms_edge=ms_edge)
 
 
 def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int,

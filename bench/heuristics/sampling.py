@@ -23,13 +23,14 @@ that cluster's op in all of the step's subnets (CaLR+MS paper, Sec. 3.3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
 from bench.searchspaces import NB201, SearchSpace
 from bench.spaces import nb201 as space
+from bench.splitting import Leaf, sample_in
 from bench.validation import ConfigError
 
 register_slot("sampling", "which subnets each training step trains", default="spos")
@@ -103,15 +104,12 @@ class LeafSampler:
     """Uniform single path inside a sub-supernet (few-shot / GM leaf): each edge's op uniform among the
     ops the leaf allows there (:func:`bench.splitting.sample_in`)."""
 
-    def __init__(self, allowed: Sequence[Sequence[str]], cluster_of: ClusterOf):
-        self.allowed = tuple(tuple(ops) for ops in allowed)
+    def __init__(self, leaf: Leaf, cluster_of: ClusterOf):
+        self.leaf = leaf
         self.cluster_of = cluster_of
 
     def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
-        columns = [rng.integers(0, len(ops), size=steps) for ops in self.allowed]
-        archs = [space.Arch(tuple(ops[int(col[i])] for ops, col in zip(self.allowed, columns)))
-                 for i in range(steps)]
-        return [StepPlan(self.cluster_of(a), (a,)) for a in archs]
+        return [StepPlan(self.cluster_of(a), (a,)) for a in sample_in(self.leaf, rng, steps)]
 
 
 class FairSampler:

@@ -99,6 +99,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.spaces import draw_distinct
+
 MAX_POOL = "max_pool_3x3"
 AVG_POOL = "avg_pool_3x3"
 SKIP = "skip_connect"
@@ -429,16 +431,7 @@ def sample_genotypes(n: int, seed: int, replace: bool = False) -> list[Genotype]
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise GenotypeError(f"n must be an int >= 0, got {n!r}")
     rng = np.random.default_rng(seed)
-    out: list[Genotype] = []
-    seen: set[Genotype] = set()
-    while len(out) < n:
-        genotype = random_genotype(rng)
-        if not replace:
-            if genotype in seen:
-                continue
-            seen.add(genotype)
-        out.append(genotype)
-    return out
+    return draw_distinct(lambda: random_genotype(rng), n, key=lambda genotype: genotype, replace=replace)
 
 
 # ---------------------------------------------------------------------------

@@ -60,6 +60,8 @@ from typing import Sequence
 
 import numpy as np
 
+from bench.spaces import draw_distinct
+
 INPUT = "input"
 OUTPUT = "output"
 CONV3X3 = "conv3x3-bn-relu"
@@ -325,16 +327,7 @@ def sample_cells(n: int, seed: int, replace: bool = False) -> list[Cell]:
     if n < 0 or (not replace and n > NUM_CELLS):
         raise CellError(f"cannot sample {n} distinct cells from a space of {NUM_CELLS}")
     rng = np.random.default_rng(seed)
-    cells: list[Cell] = []
-    seen: set[str] = set()
-    while len(cells) < n:
-        cell = random_cell(rng)
-        if not replace:
-            if cell.hash in seen:
-                continue
-            seen.add(cell.hash)
-        cells.append(cell)
-    return cells
+    return draw_distinct(lambda: random_cell(rng), n, key=lambda cell: cell.hash, replace=replace)
 
 
 # ---------------------------------------------------------------------------
