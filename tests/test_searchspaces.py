@@ -124,3 +124,16 @@ def test_a_run_on_cifar10_ranks_against_the_space_ground_truth(space, label, tmp
     metrics = execute_run(config, data_dir=DATA, out=tmp_path / "run", progress=False).metrics
     assert metrics["ground_truth_label"] == label and metrics["pool_size"] == 6
     assert -1 <= metrics["kendall_tau"] <= 1
+
+
+@needs_data
+def test_grid_preflight_checks_each_run_against_its_own_space_ground_truth():
+    from bench.grid.runner import preflight
+    from bench.grid.spec import PlannedRun
+
+    nb101 = load_config(Path(__file__).resolve().parents[1] / "ablations" / "nb101_cifar10_proxy.yaml")
+    preflight([PlannedRun("k", "nb101", (), nb101)], DATA)  # its column, cifar10_valid_108, is NB101's
+    too_many = load_config(None, ["supernet.space=nb101", "data.dataset=cifar10", "supernet.C=5",
+                                  "eval.pool_size=300"])
+    with pytest.raises(ConfigError, match=r"run big: eval.pool_size = 300 exceeds the 292 cells .*\(nb101\)"):
+        preflight([PlannedRun("k2", "big", (), too_many)], DATA)

@@ -71,26 +71,20 @@ def plan(grid: Grid, grid_dir: GridDir, retry_failed: bool = False):
 
 
 def preflight(runs: list[PlannedRun], data_dir: str | None) -> None:
-    """Check what each dataset needs (data directory, ground truth, pool) before any run starts."""
-    from bench.run import evaluation_pool
-    from bench.tasks import get_task, load_ground_truth, require_data_dir
+    """Check what each setting's scoring needs (data directory, its space's ground truth and column, pools)
+    before any run starts: the checks ``bench run`` makes first (:func:`bench.run.prepare_evaluation`)."""
+    from bench.run import prepare_evaluation
     from bench.validation import ConfigError
 
     checked = set()
     for run in runs:
-        c = run.config
-        item = (c.data.dataset, c.eval.ground_truth_column, c.eval.pool_size)
+        e, s = run.config.eval, run.config.supernet
+        item = (run.config.data.dataset, s.space, s.op_set, e.ground_truth_column, e.pool_size, e.top_sample)
         if item in checked:
             continue
         checked.add(item)
-        task = get_task(c.data.dataset)
-        table = load_ground_truth(task, require_data_dir(task, data_dir))
-        column = c.eval.ground_truth_column or task.default_column
-        if column not in table.columns:
-            raise ConfigError(f"run {run.label}: eval.ground_truth_column = {column!r} is not in the "
-                              f"{table.benchmark} table; allowed: {', '.join(table.columns)}")
         try:
-            evaluation_pool(table, c.eval.pool_size, c.eval.pool_seed)
+            prepare_evaluation(run.config, data_dir)
         except ConfigError as exc:
             raise ConfigError(f"run {run.label}: {exc}") from None
 
