@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from bench import __version__
+from bench.errors import BenchError
 
 
 def _config_reference() -> str:
@@ -619,14 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from bench.config import ConfigError
-    from bench.data import DataError
-    from bench.groundtruth import GroundTruthError
-    from bench.spaces.nb201 import ArchError
-
     try:
         return args.func(args)
-    except (ConfigError, DataError, GroundTruthError, ArchError) as exc:
+    except BenchError as exc:  # every error the user can fix: one line, never a traceback
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -88,6 +88,7 @@ from typing import Any, Iterator, Mapping, NamedTuple, Sequence, Union
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.spaces import nb201 as space
 
 __all__ = [
@@ -105,7 +106,7 @@ RECORD_FORMAT = "bench.partition/1"
 _TIE_TOL = 1e-12
 
 
-class SplitError(ValueError):
+class SplitError(BenchError):
     """A malformed leaf, partition, score matrix, split request or schedule."""
 
 

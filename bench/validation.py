@@ -11,9 +11,10 @@ import difflib
 import math
 from dataclasses import field
 from typing import Any, Mapping, Sequence, Union, get_args, get_origin
+from bench.errors import BenchError
 
 
-class ConfigError(ValueError):
+class ConfigError(BenchError):
     """A configuration problem, reported with the dotted key path."""
 
 

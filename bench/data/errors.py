@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bench.errors import BenchError
+
 __all__ = ["DataError", "describe_dir"]
 
 
-class DataError(ValueError):
+class DataError(BenchError):
     """A dataset is missing, incomplete, corrupt or otherwise unusable."""
 
 

@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from bench.errors import BenchError
 
 INDEX_COLUMN = "index"
 KEY_COLUMN = "arch_str"
@@ -31,7 +32,7 @@ KEY_COLUMN = "arch_str"
 _SHOW = 5  # how many offending items an error message names
 
 
-class GroundTruthError(ValueError):
+class GroundTruthError(BenchError):
     """A ground-truth table is missing, malformed, or asked for something it does not hold."""
 
 

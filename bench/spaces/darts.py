@@ -99,6 +99,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.spaces import draw_distinct
 
 MAX_POOL = "max_pool_3x3"
@@ -133,7 +134,7 @@ SPACE_SIZE = CELL_SPACE_SIZE**2
 """Distinct genotypes (normal x reduction cell), about 1.08e18."""
 
 
-class GenotypeError(ValueError):
+class GenotypeError(BenchError):
     """A malformed or invalid DARTS genotype, cell, genotype string or network setting."""
 
 

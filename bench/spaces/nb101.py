@@ -60,6 +60,7 @@ from typing import Sequence
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.spaces import draw_distinct
 
 INPUT = "input"
@@ -81,7 +82,7 @@ NUM_CELLS = 423_624
 """Unique valid cells (up to isomorphism) in the benchmark (Ying et al. 2019, Sec. 2.1)."""
 
 
-class CellError(ValueError):
+class CellError(BenchError):
     """A malformed or invalid NAS-Bench-101 cell (matrix and ops)."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
+from bench.errors import BenchError
 
 NONE = "none"
 SKIP = "skip_connect"
@@ -38,7 +39,7 @@ NUM_NODES = 4
 SPACE_SIZE = len(OPS) ** NUM_EDGES
 
 
-class ArchError(ValueError):
+class ArchError(BenchError):
     """A malformed or invalid NAS-Bench-201 arch string or op tuple."""
 
 
