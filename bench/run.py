@@ -54,7 +54,7 @@ from bench.metrics import (
     complexity_convergence_correlation,
     ranking_metrics,
 )
-from bench.metrics.ranking import spearman, top_k_count
+from bench.metrics.ranking import rank_at_k_metrics, spearman, top_k_count
 from bench.nshot import NShotRun, root_ops
 from bench.splitting import root_leaf
 from bench.spaces import nb201 as space
@@ -112,7 +112,7 @@ class RunRecord:
         lines = [f"run directory: {self.path}",
                  f"ground truth: {m['ground_truth']} ({m['pool_size']} subnets)"]
         for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "top_5pct_precision",
-                    "complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"):
+                    "best_rank_at_5pct", "worst_rank_at_5pct", "complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"):
             if key in m:
                 lines.append(f"  {key:36s} {m[key]: .4f}")
         lines.append(f"  {'train_seconds':36s} {m['train_seconds']:.1f}")
@@ -326,6 +326,8 @@ def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str
             frame["leaf"] = leaves
         frames.append(frame)
         metrics[f"spearman_space_top{percent}pct"] = spearman(frame["supernet_accuracy"], frame["ground_truth"])
+        metrics.update(rank_at_k_metrics(frame["supernet_accuracy"], frame["ground_truth"],
+                                         suffix=f"_space_top{percent}pct"))
         metrics[f"top{percent}pct_sample"] = len(pool)
     pd.concat(frames, ignore_index=True).to_csv(run_dir / "scores_top.csv", index=False)
     return metrics

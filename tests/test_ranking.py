@@ -162,6 +162,7 @@ def test_ranking_metrics_bundle():
         "top_5pct_precision",
         "top_10pct_precision",
         "final_accuracy_top1",
+        *(f"{bound}_rank_at_{k}" for bound in ("best", "worst") for k in ("1pct", "5pct", "10pct")),
     }
     assert out["sparse_threshold"] == 0.1
     assert out["kendall_tau"] == kendall_tau(scores, truth)

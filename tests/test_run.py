@@ -38,6 +38,11 @@ def test_run_writes_a_complete_record(tmp_path):
                 "complexity_convergence_correlation", "grad_std", "grad_cos_successive", "train_seconds"):
         assert key in metrics
     assert -1 <= metrics["kendall_tau"] <= 1
+    # BR@K / WR@K from the scores written beside them: the pool of 10 keeps ceil(K * 10) = 1 subnet at 1%-10%
+    best = scores["supernet_accuracy"].idxmax()  # ties by pool order, as idxmax takes the first
+    rank = (scores["ground_truth"] > scores.loc[best, "ground_truth"]).sum() / len(scores)
+    for k in ("1pct", "5pct", "10pct"):
+        assert metrics[f"best_rank_at_{k}"] == metrics[f"worst_rank_at_{k}"] == pytest.approx(rank)
     env = json.loads((run / "environment.json").read_text())
     assert env["packages"]["torch"] and "commit" in env["git"]
 
@@ -138,3 +143,16 @@ def test_cifar10_without_data_dir_fails_before_training(tmp_path, monkeypatch):
 def test_pool_larger_than_ground_truth_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="eval.pool_size = 100000 exceeds"):
         execute_run(tiny("eval.pool_size=100000"), out=tmp_path / "r", progress=False)
+
+
+def test_top_cell_samples_report_spearman_and_rank_at_k(tmp_path):
+    record = execute_run(tiny("train.epochs=1", "eval.top_sample=4"), out=tmp_path / "run", progress=False)
+    tops = pd.read_csv(record.path / "scores_top.csv")
+    for percent in (1, 5):
+        frame = tops[tops["top_percent"] == percent].reset_index(drop=True)
+        # at most 4: the embedded table's true top 1% may hold fewer cells
+        assert 2 <= len(frame) == record.metrics[f"top{percent}pct_sample"] <= 4
+        best = frame["supernet_accuracy"].idxmax()
+        rank = (frame["ground_truth"] > frame.loc[best, "ground_truth"]).sum() / len(frame)
+        assert record.metrics[f"best_rank_at_10pct_space_top{percent}pct"] == pytest.approx(rank)
+        assert f"spearman_space_top{percent}pct" in record.metrics

@@ -2,6 +2,7 @@
 
 from .fairness import complexity_bias, complexity_bias_matched, complexity_convergence_correlation
 from .ranking import (
+    best_rank_at_k,
     final_accuracy,
     kendall_tau,
     p_beats_random,
@@ -10,6 +11,7 @@ from .ranking import (
     spearman,
     spearman_top,
     top_k_precision,
+    worst_rank_at_k,
 )
 from .uncertainty import paired_difference, seed_summary, summarize_frame
 
@@ -19,6 +21,8 @@ __all__ = [
     "spearman",
     "spearman_top",
     "top_k_precision",
+    "best_rank_at_k",
+    "worst_rank_at_k",
     "p_beats_random",
     "final_accuracy",
     "ranking_metrics",

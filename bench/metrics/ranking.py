@@ -22,6 +22,9 @@ Sources (definitions collected in the project's REFERENCE notes):
   Analysis of Training Heuristics in Weight-Sharing NAS" (2020); the sparse
   tau as the authors' code computes it (``compute_sparse_rank_metric`` with
   ``sparse_rank_by_simple_bin``).
+* BR@K and WR@K (best and worst true normalized rank among the supernet's
+  top K of the pool): Ning et al., "Evaluating Efficient Performance
+  Estimators of Neural Architectures", NeurIPS 2021, Sec. 3.
 * Top-k% precision and Spearman among the true top architectures: as
   reported by Hu et al., "Generalizing Few-Shot NAS with Gradient
   Matching", ICLR 2022 (Table 7: Spearman among the top 0.2% / 0.5% / 1%),
@@ -48,8 +51,17 @@ __all__ = [
     "p_beats_random",
     "final_accuracy",
     "spearman_top",
+    "top_fraction_count",
+    "true_normalized_rank",
+    "best_rank_at_k",
+    "worst_rank_at_k",
+    "RANK_AT_K_FRACTIONS",
+    "rank_at_k_metrics",
     "ranking_metrics",
 ]
+
+# The K of BR@K / WR@K that every run reports (1%, 5% and 10% of its pool), and the key suffix of each.
+RANK_AT_K_FRACTIONS = {0.01: "1pct", 0.05: "5pct", 0.10: "10pct"}
 
 
 # -- input checks ---------------------------------------------------------------
@@ -232,6 +244,81 @@ def spearman_top(scores, truth, top_percent: float) -> float:
     return spearman(s[idx], t[idx])
 
 
+# -- what a search would have found (Ning et al. 2021) -----------------------------
+
+
+def _fraction(k) -> float:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer, float, np.floating)):
+        raise ValueError(f"k must be a fraction of the pool in (0, 1], got {k!r}")
+    k = float(k)
+    if not 0.0 < k <= 1.0:  # NaN fails this too
+        raise ValueError(f"k must be a fraction of the pool in (0, 1], got {k} (5% is 0.05)")
+    return k
+
+
+def top_fraction_count(n: int, k: float) -> int:
+    """``ceil(k * n)`` subnets, at least 1: the size of the predicted top K of a pool of ``n``.
+
+    The product is rounded to 9 decimals before the ceiling so that float
+    error does not add a subnet: 0.07 x 100 is 7.000000000000001 in floats,
+    and the top 7% of 100 subnets is 7 of them, not 8.
+    """
+    return max(1, min(n, math.ceil(round(_fraction(k) * n, 9))))
+
+
+def true_normalized_rank(truth) -> np.ndarray:
+    """For each subnet, the share of the pool with strictly higher truth: 0 is the best, ties share a rank.
+
+    Ning et al. (NeurIPS 2021, Sec. 3) define BR@K / WR@K on the true rank
+    normalized by the pool size; counting only strictly better subnets, so
+    that equal accuracies share the better rank, is our reading of it.
+    """
+    t = finite_vector(truth, "truth", min_len=1)
+    # searchsorted on the ascending truth counts the subnets <= each value; the rest are strictly higher.
+    at_most = np.searchsorted(np.sort(t), t, side="right")
+    return (t.size - at_most) / t.size
+
+
+def _predicted_top_ranks(scores, truth, k) -> np.ndarray:
+    s = finite_vector(scores, "scores", min_len=1)
+    t = finite_vector(truth, "truth", min_len=1)
+    if s.size != t.size:
+        raise ValueError(f"scores and truth must have the same length, got {s.size} and {t.size}")
+    return true_normalized_rank(t)[_top(s, top_fraction_count(s.size, k))]
+
+
+def best_rank_at_k(scores, truth, k: float) -> float:
+    """BR@K: the best true normalized rank among the supernet's top K (lower is better; 0 = the pool's best).
+
+    Ning et al., "Evaluating Efficient Performance Estimators of Neural
+    Architectures", NeurIPS 2021, Sec. 3. ``k`` is a fraction of the pool in
+    (0, 1]; the predicted top K holds ``top_fraction_count(n, k)`` subnets,
+    ties in score broken by pool order (the earlier subnet first; our
+    choice). With a perfect ranking it is 0; with a reversed one it is
+    ``1 - ceil(k n) / n`` (without ties in truth).
+    """
+    return float(_predicted_top_ranks(scores, truth, k).min())
+
+
+def worst_rank_at_k(scores, truth, k: float) -> float:
+    """WR@K: the worst true normalized rank among the supernet's top K (lower is better).
+
+    Ning et al., NeurIPS 2021, Sec. 3; the top K and its ties as in
+    :func:`best_rank_at_k`. With a perfect ranking (no ties in truth) it is
+    ``ceil(k n) / n - 1 / n``: the top K holds exactly the K best subnets.
+    """
+    return float(_predicted_top_ranks(scores, truth, k).max())
+
+
+def rank_at_k_metrics(scores, truth, suffix: str = "") -> dict[str, float]:
+    """BR@K and WR@K at each K of ``RANK_AT_K_FRACTIONS``: ``best_rank_at_5pct`` etc., plus ``suffix``."""
+    out = {}
+    for k, name in RANK_AT_K_FRACTIONS.items():
+        out[f"best_rank_at_{name}{suffix}"] = best_rank_at_k(scores, truth, k)
+        out[f"worst_rank_at_{name}{suffix}"] = worst_rank_at_k(scores, truth, k)
+    return out
+
+
 # -- bundle ---------------------------------------------------------------------
 
 
@@ -240,7 +327,8 @@ def ranking_metrics(scores, truth, *, sparse_threshold: float = 1.0, space_truth
 
     Keys: ``kendall_tau``, ``sparse_kendall_tau``, ``sparse_threshold`` (the
     threshold used, in truth units), ``spearman``, ``top_5pct_precision``,
-    ``top_10pct_precision``, ``final_accuracy_top1``, and, when
+    ``top_10pct_precision``, ``final_accuracy_top1``, BR@K and WR@K at 1%,
+    5% and 10% (``best_rank_at_5pct``, ``worst_rank_at_5pct`` ...), and, when
     ``space_truth`` is given, ``p_beats_random_k10`` (NaN for pools smaller
     than 10).
     """
@@ -255,6 +343,7 @@ def ranking_metrics(scores, truth, *, sparse_threshold: float = 1.0, space_truth
             "top_5pct_precision": top_k_precision(s, t, 5),
             "top_10pct_precision": top_k_precision(s, t, 10),
             "final_accuracy_top1": final_accuracy(s, t, 1),
+            **rank_at_k_metrics(s, t),
         }
         if space_truth is not None:
             out["p_beats_random_k10"] = p_beats_random(s, t, space_truth, 10) if s.size >= 10 else float("nan")
