@@ -12,13 +12,14 @@
 RESULTS_DIR = "results/quick"
 
 # %%
-import matplotlib.pyplot as plt
-from IPython.display import display
+import pandas as pd
+from IPython.display import Markdown, display
 
 from bench.report import figures, tables
+from bench.report.render import omit_section
 from bench.report.results import RANKING_METRICS, load_results
 
-plt.rcParams.update({"figure.dpi": 100, "font.size": 9})
+pd.set_option("display.max_colwidth", 200)
 results = load_results(RESULTS_DIR, recollect=False)
 
 # %% [markdown]
@@ -28,9 +29,11 @@ results = load_results(RESULTS_DIR, recollect=False)
 
 # %%
 figures.show(figures.metric_by_setting(results, ["kendall_tau", "sparse_kendall_tau"]),
-             "No finished runs with ranking metrics yet.")
-summary = tables.long_summary(results, RANKING_METRICS)
-display(tables.readable(summary.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3)))
+             "No finished runs with ranking metrics yet: the section is omitted.",
+             "What to look for: settings whose interval lies clear of the baseline's dashed line, and whether the "
+             "seeds (grey dots) agree.")
+display(tables.printable(tables.per_setting(results, RANKING_METRICS)))
+display(Markdown("Mean over seeds per setting."))
 
 # %% [markdown]
 # ## Ranking over training
@@ -40,16 +43,47 @@ display(tables.readable(summary.pivot_table(index="setting", columns="metric", v
 
 # %%
 figures.show(figures.ranking_over_epochs(results),
-             "This grid did not track ranking during training (eval.track_every = 0); the training loss "
-             "below is what its history holds.")
-figures.show(figures.training_loss(results), "No training history in this grid.")
+             "This grid did not track ranking during training (eval.track_every = 0): the section on ranking over "
+             "training is omitted.",
+             "What to look for: whether the ranking still improves at the last epochs (more training would help) "
+             "and whether settings separate by more than their bands.")
+
+# %% [markdown]
+# ## Training loss
+#
+# Training loss of the sampled subnets per epoch, mean over seeds per setting.
+
+# %%
+figures.show(figures.training_loss(results), "No training history in this grid: the training-loss section is "
+             "omitted.",
+             "What to look for: a setting whose loss stays higher trains its subnets less (CaLR lowers the rate of "
+             "large subnets); a lower loss does not by itself mean a better ranking.")
+
+# %% [markdown]
+# ## Top of the ranking
+#
+# What a search that keeps the subnets the supernet scores highest would get, per setting: mean over
+# seeds with its 95% bootstrap interval.
+
+# %%
+top = tables.top_of_ranking(results)
+if len(top):
+    for part in tables.split_columns(top, 4):
+        display(part)
+    display(Markdown(tables.top_of_ranking_caption(top)))
+else:
+    omit_section("The runs of this grid report neither top-k precision nor BR@K / WR@K: the top-of-the-ranking "
+                 "section is omitted.")
 
 # %% [markdown]
 # ## Supernet score against ground truth
 #
-# One run of the baseline and one of the setting with the best mean Kendall tau (lowest seed of each),
-# each subnet coloured by the parameter count of its stand-alone network: a supernet that overrates
+# Each subnet coloured by the parameter count of its stand-alone network: a supernet that overrates
 # small subnets shows dark points above the trend.
 
 # %%
-figures.show(figures.scores_vs_truth(results, figures.chosen_runs(results)), "No scored subnets in this grid.")
+keys = figures.chosen_runs(results)
+display(Markdown(figures.chosen_runs_text(results, keys)))
+figures.show(figures.scores_vs_truth(results, keys), "No scored subnets in this grid: the section is omitted.",
+             "What to look for: how tightly the points follow a rising line (a good ranking), and whether colours "
+             "sort vertically at equal ground truth (a complexity bias).")

@@ -14,13 +14,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from bench.report import nshot, tables
+from bench.report.render import omit_section
 from bench.report.results import RANKING_METRICS, load_results
 
 pd.set_option("display.max_colwidth", 120)
 results = load_results(RESULTS_DIR, recollect=False)
 splits = nshot.has_splits(results)
 if not splits:
-    display(Markdown("No split runs in this grid (every run is one-shot)."))
+    omit_section("No split runs in this grid (every run is one-shot): the N-shot section is omitted.")
 
 # %% [markdown]
 # ## Ranking, overall and among the top cells
@@ -31,9 +32,8 @@ if not splits:
 
 # %%
 if splits:
-    summary = tables.long_summary(results, RANKING_METRICS + nshot.TOP_METRICS)
-    table = summary.pivot_table(index="setting", columns="metric", values="mean", sort=False).round(3)
-    display(tables.readable(table.rename(columns=nshot.SHORT_NAMES)))
+    table = tables.per_setting(results, RANKING_METRICS + nshot.TOP_METRICS)
+    display(tables.printable(table, labels=nshot.SHORT_NAMES))
 
 # %% [markdown]
 # ## Compute
@@ -43,7 +43,7 @@ if splits:
 
 # %%
 if splits:
-    display(tables.readable(nshot.compute_table(results).rename(columns=nshot.SHORT_NAMES)))
+    display(tables.printable(nshot.compute_table(results), digits=1, labels=nshot.SHORT_NAMES))
 
 # %% [markdown]
 # ## Splits
@@ -55,7 +55,8 @@ if splits:
 # %%
 if splits:
     choices = nshot.split_choices(results)
-    display(choices)
+    display(tables.printable(choices.set_index("setting"), labels={"cut_cost": "cut cost", "edge_rule": "edge rule",
+                                                                    "cut_rule": "cut rule"}))
     for setting in dict.fromkeys(choices.loc[choices["cut_rule"] == "gm", "setting"]):
         display(Markdown(f"**{setting}**"))
         display(nshot.grouping_frequency(choices, setting).to_frame())

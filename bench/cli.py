@@ -35,6 +35,9 @@ def _add_run(sub) -> None:
     p.add_argument("--out", help="run directory (default: runs/<name>-<config hash>)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the checkpoints of an unfinished run in the run directory (e.g. damaged ones) "
+                        "and train from the first epoch; a complete run is kept")
     p.set_defaults(func=_cmd_run)
 
 
@@ -46,7 +49,8 @@ def _cmd_run(args) -> int:
     if args.print_config:
         print(to_yaml(config), end="")
         return 0
-    record = execute_run(config, data_dir=args.data_dir, out=args.out, progress=not args.quiet)
+    record = execute_run(config, data_dir=args.data_dir, out=args.out, progress=not args.quiet,
+                         restart=args.restart)
     print(record.summary())
     return 0
 
@@ -287,22 +291,39 @@ def _cmd_groundtruth_build(args) -> int:
     from bench.groundtruth.build import BuildSpec, build_table
     from bench.groundtruth.embedded import DIGITS_SETTING
 
+    _require_positive(("--archs", "--jobs", "--epochs"),
+                      (args.archs, args.jobs, 1 if args.epochs is None else args.epochs))
+    seeds = _parse_seeds(args.seeds)
     train = TrainConfig(**DIGITS_SETTING["train"])
     if args.epochs is not None:
         train = dataclasses.replace(train, epochs=args.epochs)
     standalone = DIGITS_SETTING["standalone"]
-    seeds = tuple(int(s) for s in args.seeds.split(","))
     spec = BuildSpec(args.dataset, args.archs, args.arch_seed, seeds, standalone["C"], standalone["N"], train)
     table = build_table(spec, Path(args.out), DIGITS_SETTING["column"], jobs=args.jobs)
     print(f"wrote {len(table)} cells to {args.out}")
     return 0
 
 
+def _parse_seeds(text: str) -> tuple[int, ...]:
+    """--seeds 0,1,2: int() alone would let "0, a" end in a traceback instead of naming the flag."""
+    from bench.config import ConfigError
+
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected integers >= 0 joined by commas, e.g. --seeds 0,1") from None
+    if any(s < 0 for s in seeds):
+        raise ConfigError(f"--seeds {text!r}: seeds must be >= 0, e.g. --seeds 0,1")
+    return seeds
+
+
 def _add_perf(sub) -> None:
     p = sub.add_parser("perf", help="training and scoring throughput of a supernet",
                        description="Measures supernet training throughput (images/s), scoring throughput "
-                                   "(subnet-images/s), and the ratio of the full training loop to the bare "
-                                   "model's forward+backward on the same batches, in one run.")
+                                   "(subnet-images/s), the ratio of the full training loop to the bare "
+                                   "model's forward+backward on the same batches, and the achieved training FLOP/s "
+                                   "against the attainable FLOP/s of a matmul and a supernet-shaped conv, in fp32 "
+                                   "and/or bf16, in one run.")
     p.add_argument("--C", type=int, default=16, help="supernet width (default 16)")
     p.add_argument("--N", type=int, default=1, help="cells per stage (default 1)")
     p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
@@ -311,15 +332,23 @@ def _add_perf(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="device (default auto)")
     p.add_argument("--compare", action="store_true",
                    help="also time SPOS without gradient statistics, SPOS+CaLR+MS and FairNAS+CaLR+MS, per image trained")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "both"],
+                   help="arithmetic of training and scoring (train.precision); 'both' measures fp32 and bf16 "
+                        "side by side in one run and prints the bf16/fp32 speed-ups (default fp32)")
+    p.add_argument("--matmul-n", type=int, default=2048,
+                   help="size of the square matmul that measures the attainable FLOP/s (default 2048)")
     p.set_defaults(func=_cmd_perf)
 
 
 def _cmd_perf(args) -> int:
     from bench.perf import VARIANTS, format_report, measure
 
+    _require_positive(("--C", "--N", "--batch", "--steps", "--repeats", "--matmul-n"),
+                      (args.C, args.N, args.batch, args.steps, args.repeats, args.matmul_n))
     variants = tuple(VARIANTS) if args.compare else ("spos",)
+    precisions = ("fp32", "bf16") if args.precision == "both" else (args.precision,)
     result = measure(C=args.C, N=args.N, batch_size=args.batch, steps=args.steps, repeats=args.repeats,
-                     device=args.device, variants=variants)
+                     device=args.device, variants=variants, precisions=precisions, matmul_n=args.matmul_n)
     print(format_report(result))
     return 0
 
@@ -341,14 +370,45 @@ def _cmd_heuristics(args) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
-    for r in rows:
-        params = ", ".join(f"{n}={p['default']!r} ({p['allowed']})" for n, p in r["params"].items())
-        print(f"{r['slot']:17s} {r['name']:24s} set: {r['set']}")
-        print(f"{'':17s} {r['description']}")
-        if params:
-            print(f"{'':17s} params: {params}")
-        print(f"{'':17s} source: {r['source']}  [{r['taxonomy']}]")
+    print("\n".join(_heuristics_table(rows, _table_width())))
     return 0
+
+
+TABLE_WIDTH = 100  # the widest table printed, even on a wider terminal: long lines read badly
+MIN_TEXT_WIDTH = 24  # the details column never gets narrower, whatever the terminal
+
+
+def _table_width() -> int:
+    """The terminal's width ($COLUMNS first), capped at TABLE_WIDTH; TABLE_WIDTH when output is not a terminal."""
+    import shutil
+
+    return min(shutil.get_terminal_size((TABLE_WIDTH, 24)).columns, TABLE_WIDTH)
+
+
+def _heuristics_table(rows: list[dict], width: int) -> list[str]:
+    """`bench heuristics` as a table: a header, then per heuristic its slot, name and details (how to set it,
+    description, parameters, source), the details wrapped to the width so that no text, however long, breaks
+    the columns."""
+    slot_w = max(len("SLOT"), *(len(r["slot"]) for r in rows)) + 2
+    name_w = max(len("NAME"), *(len(r["name"]) for r in rows)) + 2
+    text_w = max(width - slot_w - name_w, MIN_TEXT_WIDTH)
+
+    def row(slot: str, name: str, texts: list[str]) -> list[str]:
+        details = [line for text in texts
+                   for line in textwrap.wrap(text, text_w, subsequent_indent="  ", break_on_hyphens=False) or [""]]
+        return [f"{slot:{slot_w}}{name:{name_w}}{details[0]}".rstrip()] + \
+            [f"{'':{slot_w + name_w}}{d}".rstrip() for d in details[1:]]
+
+    lines = row("SLOT", "NAME", ["HOW TO SET, DESCRIPTION, SOURCE"])
+    for r in rows:
+        lines += row(r["slot"], r["name"], _heuristic_details(r))
+    return lines
+
+
+def _heuristic_details(r: dict) -> list[str]:
+    params = ", ".join(f"{n}={p['default']!r} ({p['allowed']})" for n, p in r["params"].items())
+    return [r["set"], r["description"]] + ([f"params: {params}"] if params else []) + \
+        [f"source: {r['source']} [{r['taxonomy']}]"]
 
 
 def _heuristic_record(h) -> dict:
@@ -390,7 +450,9 @@ def _add_grid(sub) -> None:
                    help="shared: workers write run directories into the grid directory (they must see it at "
                         "the same path); return: workers send the run's files back (default with Dask)")
     p.add_argument("--data-dir", help="data directory (cifar10/, nb201/); default: $BENCH_DATA_DIR")
-    p.add_argument("--retry-failed", action="store_true", help="run the failed runs again")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run the failed runs again: each resumes from its checkpoint, or starts afresh where its "
+                        "checkpoints cannot be resumed from (damaged, or of another format)")
     p.add_argument("--dry-run", action="store_true",
                    help="list the runs, which are done, and a cost estimate; run nothing")
     p.add_argument("--no-measure", action="store_true",
@@ -423,6 +485,9 @@ def _cmd_grid(args) -> int:
         threads = args.threads or (max(1, usable_cpus() // args.jobs) if not args.scheduler else None)
         print(dry_run(grid, grid_dir, slots=args.jobs, threads=threads, measure=not args.no_measure,
                       retry_failed=args.retry_failed))
+        pilot = _pilot_power(grid_dir)
+        if pilot:
+            print(pilot)
         return 0
     from bench.grid.executors import RETURN, SHARED, dask_backend, local_backend
 
@@ -439,6 +504,28 @@ def _cmd_grid(args) -> int:
     if report.done_before + len(report.trained) == report.total:
         print(f"next: bench collect {grid_dir}")
     return 0 if report.complete else 1
+
+
+def _pilot_power(grid_dir) -> str | None:
+    """Where the grid directory already holds paired seeds of two or more settings, ``bench power``'s table
+    for Kendall tau (a difference of 0.05), read without writing the collected tables; else None."""
+    from bench.grid.store import GridDir, Status
+    from bench.report.results import finished_runs
+    from bench.report.tables import power_analysis
+
+    if grid_dir is None or not GridDir(Path(grid_dir)).runs.is_dir():
+        return None
+    gd = GridDir(Path(grid_dir))
+    if sum(gd.status(run.name) == Status.DONE for run in gd.runs.iterdir()) < 4:
+        return None  # fewer than 2 settings x 2 seeds: no paired spread to learn from
+    results = finished_runs(grid_dir)
+    if "kendall_tau" not in results.runs.columns or len(results.settings) < 2:
+        return None
+    table = power_analysis(results, "kendall_tau", 0.05)
+    if not (table["pairs"] >= 2).any():
+        return None
+    return "power, with the finished runs as a pilot (bench power says more):\n" + \
+        format_power(table, results.baseline, "kendall_tau", 0.05, 0.80)
 
 
 def _add_collect(sub) -> None:
@@ -465,6 +552,52 @@ def _cmd_collect(args) -> int:
     return 0
 
 
+def _add_power(sub) -> None:
+    p = sub.add_parser(
+        "power", help="how many seeds each comparison of a grid needs (the grid as a pilot)",
+        description="Treat a grid's finished runs as a pilot: for each setting compared with the baseline (the "
+                    "spec's first setting), the standard deviation of the paired per-seed differences gives the "
+                    "smallest difference its seeds could detect (MDE, 80%% power, two-sided 5%% paired t-test) "
+                    "and the paired seeds needed to detect --difference. Paired differences need the same seeds "
+                    "in both settings; with 2 or 3 pilot seeds the figures are rough.")
+    p.add_argument("results_dir", help="a grid directory (bench grid --out)")
+    p.add_argument("--metric", default="kendall_tau", help="metric compared (default kendall_tau)")
+    p.add_argument("--difference", type=float, default=0.05,
+                   help="the true difference to detect, in the metric's units (default 0.05)")
+    p.add_argument("--power", type=float, default=0.80, help="probability of detecting it (default 0.80)")
+    p.set_defaults(func=_cmd_power)
+
+
+def _cmd_power(args) -> int:
+    from bench.config import ConfigError
+    from bench.report.results import load_results
+    from bench.report.tables import power_analysis
+
+    if not args.difference > 0:
+        raise ConfigError(f"--difference must be > 0 (in the metric's units), got {args.difference}")
+    if not 0 < args.power < 1:
+        raise ConfigError(f"--power must be in (0, 1), got {args.power}")
+    results = load_results(args.results_dir)
+    print(format_power(power_analysis(results, args.metric, args.difference, args.power), results.baseline,
+                       args.metric, args.difference, args.power))
+    return 0
+
+
+def format_power(table, baseline: str, metric: str, difference: float, power: float) -> str:
+    """The table ``bench power`` and ``bench grid --dry-run`` print."""
+    from bench.metrics.power import MAX_SEEDS
+
+    lines = [f"paired comparisons with {baseline} in {metric}: seeds needed to detect {difference:g} at "
+             f"{power:.0%} power (two-sided 5%, paired t-test; the pilot's sd of paired differences)",
+             f"{'setting':40s} {'pairs':>5s} {'effect':>8s} {'sd diff':>8s} {'MDE now':>8s} {'seeds':>6s}"]
+    for r in table.itertuples():
+        needed = "n/a" if r.pairs < 2 else (f">{MAX_SEEDS}" if r.seeds_needed is None else f"{r.seeds_needed:d}")
+        lines.append(f"{r.setting[:40]:40s} {r.pairs:5d} {r.effect:+8.3f} {r.sd_diff:8.3f} {r.mde:8.3f} {needed:>6s}")
+    if not len(table):
+        lines.append("(no setting besides the baseline has finished runs)")
+    return "\n".join(lines)
+
+
 def _add_report(sub) -> None:
     p = sub.add_parser(
         "report", help="render a grid's results as an HTML and a PDF report (figures, tables, provenance)",
@@ -485,6 +618,7 @@ def _cmd_report(args) -> int:
     from bench.report.render import DEFAULT_NOTEBOOKS, parse_formats, render_report
 
     formats = parse_formats(args.format)
+    _require_positive(("--timeout",), (args.timeout,))
     notebooks = Path(args.notebooks) if args.notebooks else DEFAULT_NOTEBOOKS
     report = render_report(args.results_dir, formats, args.out, notebooks, args.show_code, args.timeout)
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
@@ -504,11 +638,13 @@ def _add_baseline(sub) -> None:
         description="A baseline (default tests/baselines/nb201_digits.json) stores, for each setting of a small "
                     "grid (tests/baselines/grid.yaml: embedded digits, cosine vs CaLR, 3 seeds) and each guarded "
                     "metric (Kendall tau, sparse Kendall tau, Spearman, CB, CB-matched, C3, final training loss "
-                    "and accuracy), the per-seed values, their mean and a tolerance: 3 standard errors of the "
-                    "mean across seeds, at least 1e-6. `check` trains the grid afresh, one torch thread per run "
-                    "(CPU results depend on the thread count), and fails where a mean over the same seeds moved "
-                    "by more than its tolerance; `update` does the same run, prints the changes it accepts and "
-                    "rewrites the baseline. bench/baseline.py explains the tolerance.",
+                    "and accuracy), the per-seed values, and the mean, sd and tolerance over replicate runs "
+                    "(more seeds, and a second torch thread count standing in for another machine). `check` "
+                    "trains the grid afresh, one torch thread per run, fails where a mean over the grid's seeds "
+                    "moved by more than its tolerance (which covers another machine or thread count), and says "
+                    "whether the per-seed values match the stored ones exactly (the same machine, torch and "
+                    "thread count do); `update` trains the grid and its replicates, prints the changes it "
+                    "accepts and rewrites the baseline. bench/baseline.py explains the tolerance.",
         epilog="exit status: 0 every metric within tolerance (update: baseline written); 1 a metric moved, or a "
                "setting, seed or metric is missing; 2 bad input (a missing or malformed baseline, a bad option)")
     commands = p.add_subparsers(dest="baseline_command", required=True, metavar="{check,update}")
@@ -519,9 +655,11 @@ def _add_baseline(sub) -> None:
                     "table, exit 0 if all pass and 1 if any fails.")
     update = commands.add_parser(
         "update", help="train the baseline grid and rewrite the baseline (after an intended change)",
-        description="Train the baseline grid, print the differences from the current baseline that this "
-                    "accepts (the table of `check`), and write the new baseline. Run it only when a change of "
-                    "the numbers is intended, and say why in the commit.")
+        description="Train the baseline grid and its replicates (more seeds at one thread, the grid's seeds "
+                    "at two: 24 runs, 1-2 minutes on 2 idle cores, far longer on busy ones), print the "
+                    "differences from the current baseline that this accepts (the table of `check`), and write "
+                    "the new baseline. Run it only when a change of the numbers is intended, and say why in the "
+                    "commit.")
     update.add_argument("--spec", help="grid spec to make the baseline of (default: the one the current "
                                        "baseline names, else tests/baselines/grid.yaml)")
     for c in (check, update):
@@ -534,7 +672,7 @@ def _add_baseline(sub) -> None:
         where.add_argument("--results", metavar="DIR", help="train nothing: use the finished runs of this grid "
                            "directory (e.g. the --work DIR of an earlier check)")
         c.add_argument("--jobs", type=int, default=None, help="runs at once, each on one torch thread (default: "
-                       "the number of cores); the numbers do not depend on it")
+                       "the number of cores; fewer for update's 2-thread runs); the numbers do not depend on it")
         c.add_argument("--quiet", action="store_true", help="no progress display")
         c.set_defaults(func=_cmd_baseline)
 
@@ -564,7 +702,7 @@ def _cmd_baseline(args) -> int:
     try:
         if args.results is None:
             jobs = args.jobs or max(1, min(usable_cpus(), len(grid.runs)))
-            print(bl.run_grid_fresh(grid, work, jobs, progress=not args.quiet).summary())
+            print(bl.run_grid_fresh(grid, work, jobs, progress=not args.quiet, replicates=updating).summary())
         runs = bl.results_frame(work, grid)
         comparison = bl.compare(stored, runs) if stored else None
         if comparison is not None:
@@ -611,19 +749,121 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     _add_baseline(sub)
     _add_report(sub)
+    _add_power(sub)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's parser as ``_parser`` in its namespace (the innermost wins), so that arguments no
+    parser took are refused by the command they were given to, with its usage, not the top-level one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.set_defaults(_parser=child)
+                _remember_parsers(child)
+
+
+def _check_leftovers(args, extras: list[str], argv: list[str]) -> None:
+    """Arguments argparse could not place: a config key given as an option (``--epochs 5``) or a ``--set``
+    pair written with a space (``--set train.epochs 5``) is named with its ``--set KEY=VALUE`` spelling;
+    anything else is the command's own parser's error."""
+    from bench.validation import ConfigError
+
+    for pair in getattr(args, "overrides", None) or ():
+        if "=" not in pair:
+            value = _value_after(argv, pair, "--set")
+            given = f"--set {pair}" + (f" {value}" if value else "")
+            raise ConfigError(f"--set takes KEY=VALUE, got '{given}'; write --set {pair.strip()}={value or 'VALUE'}")
+    if not extras:
+        return
+    if hasattr(args, "overrides"):  # the commands that take --set
+        hints, rest = _set_spellings(extras, argv)
+        if hints and not rest:
+            options = [e for e in extras if e.startswith("-")]
+            what = f"{options[0]} is not an option" if len(options) == 1 else f"{', '.join(options)} are not options"
+            raise ConfigError(f"{what} of bench {args.command}; did you mean {' '.join(hints)}?")
+    args._parser.error(f"unrecognized arguments: {' '.join(extras)}")
+
+
+def _value_after(argv: list[str], token: str, option: str | None = None) -> str | None:
+    """The word after ``token`` on the command line (``OPTION token`` or ``OPTION=token`` when an option is
+    given): the value the user meant for it, or None where the next word is an option or a config file."""
+    for i, word in enumerate(argv):
+        if option is None:
+            hit = word == token
+        else:
+            hit = word == f"{option}={token}" or (word == token and i > 0 and argv[i - 1] == option)
+        if hit:
+            following = argv[i + 1] if i + 1 < len(argv) else ""
+            is_option = following.startswith("-") and not following[1:2].isdigit()  # -1 is a value
+            return None if not following or is_option or following.endswith((".yaml", ".yml")) else following
+    return None
+
+
+def _set_spellings(extras: list[str], argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--epochs 5`` -> ``--set train.epochs=5`` for each unknown option named like a config field (or a
+    knob of ``bench heuristics``); returns those spellings and the arguments left unexplained."""
+    known = _config_options()
+    hints, rest, values = [], [], []
+    for word in extras:
+        name, eq, value = word.lstrip("-").partition("=")
+        keys = _lookup_option(known, name.replace("-", "_")) if word.startswith("-") else []
+        if not keys:
+            rest.append(word)
+            continue
+        if not eq:
+            value = _value_after(argv, word) or "VALUE"
+            values.append(value)
+        hints.append(" or ".join(f"--set {key}={value}" for key in keys))
+    for value in values:  # the value of a hinted option is explained by it (when argparse left it over)
+        if value in rest:
+            rest.remove(value)
+    return hints, rest
+
+
+def _lookup_option(known: dict[str, list[str]], name: str) -> list[str]:
+    if name in known:
+        return known[name]
+    folded = [keys for field, keys in known.items() if field.lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else []
+
+
+def _config_options() -> dict[str, list[str]]:
+    """Each config field's own name (``epochs``, ``lr``, ``C``) and each knob's name (``width``) -> the dotted
+    key(s) it is set by: what an unknown option of that name most likely meant."""
+    from bench.config import reference
+    from bench.heuristics import all_heuristics
+
+    known: dict[str, list[str]] = {}
+    pairs = [(key.rsplit(".", 1)[-1], key) for key, *_ in reference()]
+    pairs += [(key, key) for _, key in pairs]  # --train.epochs 5 as well
+    pairs += [(h.name, h.config_key) for h in all_heuristics() if h.kind == "knob" and h.config_key]
+    for name, key in pairs:
+        if key not in known.setdefault(name, []):
+            known[name].append(key)
+    return known
+
+
+def _one_line(exc: Exception) -> str:
+    """The message of a user error as one line, even where it quotes a several-line text."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extras = parser.parse_known_args(argv)
     if args.command is None:
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
         parser.print_help()
         return 0
     try:
+        _check_leftovers(args, extras, argv)
         return args.func(args)
     except BenchError as exc:  # every error the user can fix: one line, never a traceback
-        print(f"bench: error: {exc}", file=sys.stderr)
+        print(f"bench: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bench: interrupted; run the same command again to resume from the last checkpoint",
@@ -635,6 +875,12 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug or the system, keep the traceback
+            raise
+        # A path that cannot be read or written (--out under a file, no permission, disk full): the user's to fix.
+        print(f"bench: error: cannot use {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

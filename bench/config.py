@@ -44,7 +44,12 @@ class DataConfig:
     flip: Union[bool, None] = option(None, "horizontal flips when augmenting (null: the dataset's default, "
                                      "on for CIFAR-10, off for digits)")
     pad: Union[int, None] = option(None, "padding of the random crop in pixels (null: the dataset's default, "
-                                   "4 on CIFAR-10, 1 on 8x8 digits)", low=0, high=16)
+                                   "4 on CIFAR-10, 1 on 8x8 digits, scaled down with data.resolution)",
+                                   low=0, high=16)
+    resolution: Union[int, None] = option(None, "side length the images are downsampled to by averaging square "
+                                          "blocks of pixels (null: the dataset's own, 32 on CIFAR-10; 16 is "
+                                          "2x2 blocks, 4x fewer pixels per image); must divide the native side",
+                                          low=1)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class TrainConfig:
     grad_clip: Union[float, None] = option(5.0, "clip the gradient norm to this value (null: no clipping)",
                                            low=0.0, low_open=True)
     device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'", choices=("auto", "cpu", "cuda"))
+    precision: str = option("fp32", "arithmetic of the forward pass in training and scoring: 'fp32', or 'bf16' "
+                            "(bfloat16 autocast; weights and optimizer state stay fp32)", choices=("fp32", "bf16"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,18 @@ class EvalConfig:
     top_sample: int = option(0, "also score this many subnets drawn from each of the space's true top 1% and "
                              "top 5%, for the Spearman correlation among top subnets (scores_top.csv; 0: never)",
                              low=0)
+    scoring: str = option("full", "'full' (every subnet on every held-out image, the papers' protocol) or "
+                          "'adaptive' (a first slice for every subnet, then doubling slices only for subnets whose "
+                          "rank among their neighbours is still uncertain; see bench.adaptive)",
+                          choices=("full", "adaptive"))
+    adaptive_first: int = option(500, "adaptive scoring: held-out images every subnet is scored on first "
+                                 "(rounded up to whole scoring batches)", low=1)
+    adaptive_confidence: float = option(0.95, "adaptive scoring: confidence at which two neighbours' order "
+                                        "counts as settled (paired test by image)", low=0.0, high=0.999,
+                                        low_open=True)
+    adaptive_tolerance: float = option(2.0, "adaptive scoring: indifference zone in accuracy points: neighbours "
+                                       "whose difference is known to within it are not scored further (0: none)",
+                                       low=0.0)
 
 
 @dataclass(frozen=True)
@@ -171,8 +190,13 @@ def load_yaml(path: str | Path) -> dict:
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file, so not a YAML config ({exc.reason} at byte {exc.start})") \
+            from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML {yaml_problem(exc)}") from None
+    except ConfigError as exc:  # a duplicate key: the loader knows the line, not the file
+        raise ConfigError(f"{path}: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -187,9 +211,39 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"an override must look like key.path=value, got {text!r}")
     try:
         parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
+    except yaml.YAMLError as exc:
+        # Not read as a plain string: a broken {..} would otherwise reach the schema as a misleading
+        # "not a registered heuristic" instead of the syntax problem it is.
+        raise ConfigError(f"--set {key.strip()}: the value {value!r} is not valid YAML "
+                          f"{yaml_problem(exc, one_line=True)}; {_yaml_example(key.strip(), value)}") from None
     return key.strip(), parsed
+
+
+def yaml_problem(exc: yaml.YAMLError, one_line: bool = False) -> str:
+    """PyYAML's several-line report (which names ``<unicode string>``) as one phrase: where, and what.
+
+    ``one_line``: the text was a single line (a ``--set`` value), so only the column is worth naming.
+    """
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return f"({' '.join(str(exc).split())})"
+    where = f"column {mark.column + 1}" if one_line else f"line {mark.line + 1}, column {mark.column + 1}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and (start.line, start.column) != (mark.line, mark.column):
+        begun = f"column {start.column + 1}" if one_line else f"line {start.line + 1}, column {start.column + 1}"
+        context = f"{context} that starts at {begun}"
+    return f"at {where}: {problem}" + (f" ({context})" if context else "")
+
+
+def _yaml_example(key: str, value: str) -> str:
+    """The fix of a --set value that is not YAML, by what it looks like it meant."""
+    if value.lstrip().startswith("{"):
+        return "write a map as {key: value, ...} with the closing }, e.g. --set 'heuristics.lr_schedule={name: " \
+               "calr, gamma_prime: 2}'"
+    if value.lstrip().startswith("["):
+        return "write a list as [a, b, c] with the closing ]"
+    quote = "'" if '"' in value else '"'
+    return f"to give it as text, quote it: --set '{key}={quote}{value}{quote}'"
 
 
 def apply_override(raw: dict, key: str, value: Any) -> None:

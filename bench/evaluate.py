@@ -10,6 +10,9 @@ heuristics study, "BN" section):
 - running statistics: the trained running statistics are used, or, with
   ``recalibration_batches = k > 0``, they are reset and recomputed over k
   training batches for each subnet before it is scored.
+
+``precision="bf16"`` runs the scoring forward passes (and recalibration's)
+under bfloat16 autocast, as ``train.precision`` does for training.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from bench.data import DeviceBatches
+from bench.precision import autocast
 from bench.spaces import nb201 as space
 
 
@@ -30,7 +34,8 @@ def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 
 @torch.no_grad()
-def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, num_batches: int) -> None:
+def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, num_batches: int,
+                   precision: str = "fp32") -> None:
     """Reset running statistics and recompute them as a plain average over ``num_batches`` batches."""
     layers = [m for m in _bn_layers(model) if m.track_running_stats]
     saved = [m.momentum for m in layers]
@@ -42,20 +47,23 @@ def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, n
     for i, (x, _) in enumerate(batches.epoch(0)):
         if i >= num_batches:
             break
-        model(x, arch)
+        with autocast(x.device, precision):
+            model(x, arch)
     for m, momentum in zip(layers, saved):
         m.momentum = momentum
     model.eval()
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches) -> float:
+def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches, precision: str = "fp32") -> float:
     """Top-1 accuracy in percent of ``arch`` on every image of ``batches`` (one ordered pass)."""
     model.eval()
     correct = None
     total = 0
     for x, y in batches.epoch(0):
-        hits = (model(x, arch).argmax(1) == y).sum()
+        with autocast(x.device, precision):
+            logits = model(x, arch)
+        hits = (logits.argmax(1) == y).sum()
         correct = hits if correct is None else correct + hits
         total += y.shape[0]
     return 100.0 * float(correct) / max(1, total)
@@ -63,15 +71,15 @@ def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches) -> floa
 
 def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
                recalibration_batches: int = 0, train_batches: DeviceBatches | None = None,
-               progress: bool = True) -> np.ndarray:
+               progress: bool = True, precision: str = "fp32") -> np.ndarray:
     """Supernet accuracy (percent) of every subnet in ``pool``, in pool order."""
     if recalibration_batches > 0 and train_batches is None:
         raise ValueError("BN recalibration needs the training batches")
     scores = np.empty(len(pool), dtype=np.float64)
     for i, arch in enumerate(tqdm(pool, desc="scoring subnets", disable=not progress, unit="subnet")):
         if recalibration_batches > 0:
-            recalibrate_bn(model, arch, train_batches, recalibration_batches)
-        scores[i] = accuracy(model, arch, eval_batches)
+            recalibrate_bn(model, arch, train_batches, recalibration_batches, precision)
+        scores[i] = accuracy(model, arch, eval_batches, precision)
     return scores
 
 
@@ -87,13 +95,15 @@ class RankingProbe:
     """
 
     def __init__(self, pool: Sequence[space.Arch], truth: np.ndarray, eval_batches: DeviceBatches,
-                 recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float):
+                 recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float,
+                 precision: str = "fp32"):
         self.pool = list(pool)
         self.truth = np.asarray(truth, dtype=np.float64)
         self.eval_batches = eval_batches
         self.recalibration_batches = recalibration_batches
         self.train_batches = train_batches
         self.sparse_threshold = sparse_threshold
+        self.precision = precision
 
     def __call__(self, model: nn.Module) -> dict[str, float]:
         from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
@@ -102,7 +112,7 @@ class RankingProbe:
         rng_state = torch.get_rng_state()
         was_training = model.training
         scores = score_pool(model, self.pool, self.eval_batches, self.recalibration_batches, self.train_batches,
-                            progress=False)
+                            progress=False, precision=self.precision)
         with torch.no_grad():
             for name, b in model.named_buffers():
                 b.copy_(buffers[name])

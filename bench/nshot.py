@@ -11,7 +11,8 @@ trains in its own directory ``nodes/<level>-<leaf key>/`` with a checkpoint
 after every epoch and ``end.pt`` (weights and optimizer state) when done; the
 splits are appended to ``partition.json`` as they are decided. A killed run
 therefore resumes at the epoch it reached, in the node it reached, and never
-decides a split twice.
+decides a split twice. Every such file is a :mod:`bench.checkpoint` that
+names its run and node, so one found in the wrong place is refused.
 
 Operationalizations (ours, where the papers leave a choice open):
 
@@ -36,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -46,6 +46,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from bench import checkpoint
 from bench.heuristics.recipe import Recipe, restrict_to_leaf
 from bench.metrics.gradients import leaf_gm_score_matrices
 from bench.spaces import nb201 as space
@@ -131,11 +132,17 @@ class NShotRun:
     """Trains the tree of one split run in ``run_dir`` and scores subnets with their leaves.
 
     ``build_model()`` returns a freshly initialized supernet on the device;
-    ``build_recipe(epochs)`` the run's recipe for a schedule of ``epochs``.
+    ``build_recipe(epochs)`` the run's recipe for a schedule of ``epochs``;
+    ``run_key`` names the run in its checkpoints (default: the config's hash).
     """
 
     def __init__(self, config, batches, run_dir: Path, build_model: Callable[[], nn.Module],
-                 build_recipe: Callable[[int], Recipe], progress: bool = True):
+                 build_recipe: Callable[[int], Recipe], progress: bool = True, run_key: str | None = None):
+        if run_key is None:
+            from bench.run import config_hash  # bench.run imports this module
+
+            run_key = config_hash(config)
+        self.run_key = run_key
         self.config = config
         self.partition = config.heuristics["partition"]
         self.batches = batches
@@ -187,14 +194,15 @@ class NShotRun:
         torch.manual_seed(seed)
         model = self.build_model()
         end = node_dir / END_STATE
-        if end.is_file():
-            model.load_state_dict(_load(end, model)["model"])
+        done = checkpoint.load(end, self._identity(model, node_dir.name), _device(model))
+        if done is not None:
+            model.load_state_dict(done.model)
             return model
         node_dir.mkdir(parents=True, exist_ok=True)
         recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf, node.leaf.split_edges(self.root))
         train_config = dataclasses.replace(self.config.train, epochs=node.path_epochs)
         trainer = Trainer(model, self.batches, train_config, recipe, seed=seed, checkpoint_dir=node_dir,
-                          progress=self.progress)
+                          progress=self.progress, run_key=self._key(node_dir.name))
         if not trainer.try_resume():
             self._inherit(trainer, node)
         if self.progress:
@@ -205,18 +213,38 @@ class NShotRun:
         history.insert(0, "level", node.level)
         history.insert(0, "node", node.leaf.key)
         history.to_csv(node_dir / "history.csv", index=False)
-        _save(end, {"model": model.state_dict(), "optimizer": trainer.optimizer.state_dict()})
-        trainer.checkpoint_path().unlink(missing_ok=True)  # end.pt supersedes it
+        checkpoint.save(end, trainer.identity(), node.stop, model.state_dict(),
+                        {"optimizer": trainer.optimizer.state_dict()}, keep_previous=False)
+        checkpoint.discard(trainer.checkpoint_path())  # end.pt supersedes them
         return model
+
+    def _key(self, node_name: str) -> str:
+        """The run key of one node's checkpoints: the run's and the node's place in the tree."""
+        return f"{self.run_key}/{node_name}"
+
+    def _identity(self, model: nn.Module, node_name: str) -> checkpoint.Identity:
+        return checkpoint.Identity.of(model, self._key(node_name))
 
     def _inherit(self, trainer: Trainer, node: Node) -> None:
         trainer.state.epochs_done = node.start
         if node.parent_dir is None:
             return
-        state = _load(node.parent_dir / END_STATE, trainer.model)
-        trainer.model.load_state_dict(state["model"])
-        if self.partition["inherit_optimizer"]:
-            trainer.optimizer.load_state_dict(state["optimizer"])
+        inherit_optimizer = self.partition["inherit_optimizer"]
+
+        def parse(state: dict) -> dict:
+            if inherit_optimizer:
+                checkpoint.check_optimizer(state["optimizer"], trainer.optimizer)
+            return state
+
+        path = node.parent_dir / END_STATE
+        parent = checkpoint.load(path, self._identity(trainer.model, node.parent_dir.name), _device(trainer.model),
+                                 parse)
+        if parent is None:
+            raise checkpoint.CheckpointError(f"{path} is missing: the sub-supernet this node inherits from has "
+                                             "no end state", f"delete {self.run_dir} to start afresh")
+        if inherit_optimizer:
+            trainer.optimizer.load_state_dict(parent.state["optimizer"])
+        trainer.model.load_state_dict(parent.model)
 
     # -- splits --------------------------------------------------------------------------------
     def _split(self, node: Node, model: nn.Module) -> SplitEvent:
@@ -308,11 +336,5 @@ class NShotRun:
         }
 
 
-def _save(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: a kill leaves no half-written end state
-
-
-def _load(path: Path, model: nn.Module) -> dict:
-    return torch.load(path, map_location=next(model.parameters()).device, weights_only=False)
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

@@ -20,7 +20,11 @@ truth comes from :func:`bench.tasks.load_benchmark`.
 
 It is written as ``<dir>.partial`` and renamed into place only when complete,
 so a killed run never looks finished; running the same command again resumes
-from the last epoch's checkpoint.
+from the last epoch's checkpoint (or the one before it, where the last is
+damaged: :mod:`bench.checkpoint`). Where no checkpoint is usable the run stops
+with a :class:`~bench.checkpoint.CheckpointError` that names the file;
+``restart`` (``bench run --restart``) discards the unfinished run and starts
+afresh.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from bench import checkpoint
+from bench.adaptive import score_pool_adaptive
 from bench.config import ConfigError, RunConfig, to_dict, to_yaml
 from bench.data import DeviceBatches
 from bench.environment import environment_info
@@ -62,8 +69,8 @@ from bench.supernets.darts import DARTSSupernet
 from bench.supernets.nb101 import NB101Supernet
 from bench.supernets.nb201 import BNConfig, NB201Supernet
 from bench.searchspaces import get_space, standalone_setting
-from bench.tasks import Benchmark, Task, get_task, load_benchmark, load_split, require_data_dir
-from bench.train import Trainer
+from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
+from bench.train import CHECKPOINT_NAME, Trainer
 
 METRICS_FILE = "metrics.json"
 PARTIAL_SUFFIX = ".partial"
@@ -71,7 +78,10 @@ PARTIAL_SUFFIX = ".partial"
 
 # Keys added after runs were recorded, with the value that reproduces those runs: at that value a key is
 # left out of the hash, so grids keep the old runs' keys and do not retrain them.
-_LATER_KEYS = {("supernet", "op_set"): "all", ("supernet", "channels"): "dynamic", ("eval", "top_sample"): 0}
+_LATER_KEYS = {("supernet", "op_set"): "all", ("supernet", "channels"): "dynamic", ("eval", "top_sample"): 0,
+               ("data", "resolution"): None, ("train", "precision"): "fp32", ("eval", "scoring"): "full",
+               ("eval", "adaptive_first"): 500, ("eval", "adaptive_confidence"): 0.95,
+               ("eval", "adaptive_tolerance"): 2.0}
 
 
 def config_hash(config: RunConfig) -> str:
@@ -111,8 +121,9 @@ class RunRecord:
         m = self.metrics
         lines = [f"run directory: {self.path}",
                  f"ground truth: {m['ground_truth']} ({m['pool_size']} subnets)"]
-        for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "top_5pct_precision",
-                    "best_rank_at_5pct", "worst_rank_at_5pct", "complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"):
+        for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "top_5pct_precision", "best_rank_at_5pct",
+                    "worst_rank_at_5pct", "complexity_bias", "complexity_bias_matched",
+                    "complexity_convergence_correlation"):
             if key in m:
                 lines.append(f"  {key:36s} {m[key]: .4f}")
         lines.append(f"  {'train_seconds':36s} {m['train_seconds']:.1f}")
@@ -202,8 +213,11 @@ def _ground_truth_column(config: RunConfig, benchmark: Benchmark) -> str:
     return column
 
 
-def _prepare_partial(final: Path, config: RunConfig) -> Path:
+def _prepare_partial(final: Path, config: RunConfig, restart: bool = False) -> Path:
+    """The ``.partial`` directory of the run, its config saved; ``restart`` discards what it held first."""
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    if restart and partial.exists():
+        shutil.rmtree(partial)
     saved = partial / "config.yaml"
     if saved.is_file() and saved.read_text() != to_yaml(config):
         raise ConfigError(f"{partial} holds an unfinished run with a different config; remove it or choose "
@@ -217,8 +231,15 @@ def load_record(path: Path) -> RunRecord:
     return RunRecord(path, json.loads((path / METRICS_FILE).read_text()))
 
 
-def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = True) -> RunRecord:
-    """Train, score and record one run; a complete run directory is returned as it is."""
+def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = True, restart: bool = False,
+                fresh_if_unusable: bool = False) -> RunRecord:
+    """Train, score and record one run; a complete run directory is returned as it is.
+
+    ``restart``: discard an unfinished run's checkpoints and train from the
+    first epoch. ``fresh_if_unusable``: do so only where they cannot be resumed
+    from (what a grid's ``--retry-failed`` asks); otherwise that is a
+    CheckpointError naming the file and the fix.
+    """
     # Everything that can be checked is checked before any training starts.
     evaluation = prepare_evaluation(config, data_dir)
     task, data_dir, benchmark, column = evaluation.task, evaluation.data_dir, evaluation.benchmark, evaluation.column
@@ -230,11 +251,11 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
         if progress:
             print(f"{final} is already complete; not training again")
         return load_record(final)
-    partial = _prepare_partial(final, config)
+    partial = _prepare_partial(final, config, restart)
 
     train_set, held_out = load_split(task, config.data, data_dir)
     batches = DeviceBatches(train_set, config.train.batch_size, device, augment=config.data.augment,
-                            pad=task.default_pad if config.data.pad is None else config.data.pad,
+                            pad=crop_padding(task, config.data),
                             flip=task.default_flip if config.data.flip is None else config.data.flip,
                             seed=config.seed)
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
@@ -245,29 +266,59 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
     truth = table.lookup(pool, column)
 
+    spent = {}  # held-out images each scored subnet saw, by id() of its Arch
+
     def score(model, subnets):
-        return score_pool(model, subnets, eval_batches, recalibration, batches, progress)
+        if config.eval.scoring == "adaptive":
+            result = score_pool_adaptive(model, subnets, eval_batches, recalibration, batches,
+                                         first=config.eval.adaptive_first,
+                                         confidence=config.eval.adaptive_confidence,
+                                         tolerance=config.eval.adaptive_tolerance,
+                                         precision=config.train.precision)
+            spent.update((id(a), int(n)) for a, n in zip(subnets, result.images))
+            return result.accuracy
+        spent.update((id(a), eval_batches.num_images) for a in subnets)
+        return score_pool(model, subnets, eval_batches, recalibration, batches, progress,
+                          precision=config.train.precision)
 
     training = _train_split if is_split(config.heuristics) else _train_one_shot
-    scorer, history, budget = training(config, task, device, batches, partial, progress,
-                                       ranking=(archs, truth, eval_batches, recalibration))
+
+    def train():
+        return training(config, task, device, batches, partial, progress,
+                        ranking=(archs, truth, eval_batches, recalibration))
+
+    try:
+        scorer, history, budget = train()
+    except checkpoint.CheckpointError as exc:
+        if not exc.unusable:
+            raise
+        if not fresh_if_unusable:
+            raise exc.with_fix(f"delete {partial} or pass --restart to `bench run` to start the run afresh") from None
+        print(f"bench: {exc.problem}; starting the run afresh", file=sys.stderr)
+        partial = _prepare_partial(final, config, restart=True)
+        scorer, history, budget = train()
     history.to_csv(partial / "history.csv", index=False)
 
     start = time.perf_counter()
     scores, leaves = scorer(archs, score)
     score_seconds = time.perf_counter() - start
+    images = [spent[id(a)] for a in archs]
 
     frame = scores_frame(archs, scores, truth, config.supernet.space, setting)
     if leaves is not None:
         frame["leaf"] = leaves
+    if config.eval.scoring == "adaptive":
+        frame["images"] = images
     frame.to_csv(partial / "scores.csv", index=False)
     metrics = compute_metrics(frame, config, table, column)
+    metrics.update(score_images=int(sum(images)), score_images_full=len(archs) * eval_batches.num_images)
     if tops:
         metrics.update(score_top_pools(tops, scorer, score, benchmark, column, config.supernet.space, setting,
                                        partial))
     metrics.update(budget, score_seconds=score_seconds, epochs=config.train.epochs)
     (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
+    checkpoint.discard_spares(partial / CHECKPOINT_NAME)  # a finished run keeps only its last checkpoint
     _publish(partial, final)
     return RunRecord(final, metrics)
 
@@ -280,13 +331,13 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     if config.supernet.op_set != "all":
         recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)), ())
     trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
-                      progress=progress)
+                      progress=progress, run_key=config_hash(config))
     attach_diagnostics(trainer, config, recipe)
     if config.eval.track_every > 0:
         archs, truth, eval_batches, recalibration = ranking
         tracked = slice(0, config.eval.track_pool)
         probe = RankingProbe(archs[tracked], truth[tracked], eval_batches, recalibration, batches,
-                             config.eval.sparse_threshold)
+                             config.eval.sparse_threshold, precision=config.train.precision)
         trainer.ranking_probe = (config.eval.track_every, probe)
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
@@ -305,7 +356,8 @@ def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, 
         return build_recipe(dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs)),
                             standalone, len(batches))
 
-    run = NShotRun(config, batches, partial, lambda: build_supernet(config, task).to(device), recipe_for, progress)
+    run = NShotRun(config, batches, partial, lambda: build_supernet(config, task).to(device), recipe_for, progress,
+                   run_key=config_hash(config))
     if run.record.events and progress:
         print(f"resuming {partial}: {len(run.record.events)} split(s) recorded")
     run.fit()

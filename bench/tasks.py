@@ -97,6 +97,16 @@ def require_data_dir(task: Task, data_dir: str | Path | None) -> Path | None:
     return resolved
 
 
+def crop_padding(task: Task, config: DataConfig) -> int:
+    """The random crop's padding: ``data.pad``, else the task's default scaled to ``data.resolution``
+    (4 pixels on 32x32 CIFAR-10 is 2 on 16x16)."""
+    if config.pad is not None:
+        return config.pad
+    if config.resolution is None:
+        return task.default_pad
+    return max(1, round(task.default_pad * config.resolution / task.standalone.input_size))
+
+
 def load_split(task: Task, config: DataConfig, data_dir: Path | None) -> tuple[ImageSet, ImageSet]:
     """(supernet-training part, held-out part) of the task's training set, split with ``config.split_seed``."""
     full = load_digits() if task.dataset == "digits" else load_cifar10(data_dir / "cifar10", "train")
@@ -112,7 +122,10 @@ def load_split(task: Task, config: DataConfig, data_dir: Path | None) -> tuple[I
             raise DataError(f"data.eval_images = {config.eval_images} exceeds the held-out part "
                             f"({len(valid_idx)} images)")
         valid_idx = valid_idx[: config.eval_images]
-    return full.subset(train_idx), full.subset(valid_idx)
+    train, held_out = full.subset(train_idx), full.subset(valid_idx)
+    if config.resolution is not None:
+        train, held_out = train.downsampled(config.resolution), held_out.downsampled(config.resolution)
+    return train, held_out
 
 
 def load_ground_truth(task: Task, data_dir: Path | None) -> GroundTruthTable:
@@ -121,7 +134,7 @@ def load_ground_truth(task: Task, data_dir: Path | None) -> GroundTruthTable:
     return load_nb201_csv(default_table_path(data_dir))
 
 
-# The ground truth of the other spaces on CIFAR-10 (../shared/data/README.md says what each holds).
+# The ground truth of the other spaces on CIFAR-10 (docs/data.md says what each holds).
 NB101_SAMPLE = Path("nb101") / "nb101_sample.json"
 DARTS_SURROGATE = Path("darts") / "nb301_surrogate_sample.json"
 
@@ -159,5 +172,5 @@ def _shared_file(data_dir: Path | None, relative: Path) -> Path:
     path = Path(data_dir) / relative
     if not path.is_file():
         raise DataError(f"ground truth file {path} not found; the data directory must hold {relative} "
-                        "(see ../shared/data/README.md)")
+                        "(docs/data.md describes the layout and the files)")
     return path

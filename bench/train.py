@@ -10,14 +10,15 @@ Determinism and resumption: every random choice of an epoch (the subnets of
 its steps, the batch order, the augmentation, drop-path masks) is drawn from
 generators seeded by (seed, epoch) alone, so a run resumed from the
 checkpoint at the end of an epoch sees exactly the steps an uninterrupted run
-sees. The checkpoint holds the model, the optimizer and the history.
+sees. The checkpoint holds the model, the optimizer and the history, as plain
+data loaded without running pickled code; the one before it is kept, so a
+damaged newest file falls back to it (:mod:`bench.checkpoint`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from bench import checkpoint
 from bench.config import TrainConfig
 from bench.data import DeviceBatches
 from bench.data.augment import epoch_seed
 from bench.heuristics.optim import ClusteredSGD
 from bench.heuristics.recipe import Recipe
 from bench.heuristics.sampling import StepPlan
+from bench.precision import autocast
 
 CHECKPOINT_NAME = "checkpoint.pt"
 SAMPLER_STREAM = 1  # the generator stream of subnet sampling
@@ -75,7 +78,7 @@ class Trainer:
     """Owns the loop: setup, epochs of steps planned by the recipe, a checkpoint after each epoch."""
 
     def __init__(self, model: nn.Module, batches: DeviceBatches, config: TrainConfig, recipe: Recipe, seed: int,
-                 checkpoint_dir: Path | None = None, progress: bool = True):
+                 checkpoint_dir: Path | None = None, progress: bool = True, run_key: str = ""):
         self.model = model
         self.batches = batches
         self.config = config
@@ -83,6 +86,7 @@ class Trainer:
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
+        self.run_key = run_key  # whose checkpoints these are: one of another run is refused
         self.optimizer = make_optimizer(model, config, recipe)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
         self.steps_per_epoch = len(batches)
@@ -97,34 +101,53 @@ class Trainer:
     def checkpoint_path(self) -> Path | None:
         return None if self.checkpoint_dir is None else self.checkpoint_dir / CHECKPOINT_NAME
 
+    def identity(self) -> checkpoint.Identity:
+        return checkpoint.Identity.of(self.model, self.run_key)
+
     def save_checkpoint(self) -> None:
         path = self.checkpoint_path()
         if path is None:
             return
-        payload = {
-            "model": self.model.state_dict(),
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "epochs_done": self.state.epochs_done,
             "history": [vars(r) for r in self.state.history],
             "grad_stats": self.grad_stats.state_dict() if self.grad_stats is not None else None,
             "gm_matrices": self.gm_matrices,
         }
-        tmp = path.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)  # atomic: a kill leaves the previous checkpoint intact
+        checkpoint.save(path, self.identity(), self.state.epochs_done, self.model.state_dict(), state)
 
     def try_resume(self) -> bool:
+        """Load the newest usable checkpoint; False where there is none (CheckpointError: none usable)."""
         path = self.checkpoint_path()
-        if path is None or not path.is_file():
+        if path is None:
             return False
-        payload = torch.load(path, map_location=next(self.model.parameters()).device, weights_only=False)
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.state = TrainState(payload["epochs_done"], [EpochRecord(**r) for r in payload["history"]])
-        if self.grad_stats is not None and payload.get("grad_stats") is not None:
-            self.grad_stats.load_state_dict(payload["grad_stats"])
-        self.gm_matrices = payload.get("gm_matrices", {})
+        device = next(self.model.parameters()).device
+        loaded = checkpoint.load(path, self.identity(), device, parse=self._parse_state)
+        if loaded is None:
+            return False
+        state = loaded.state  # checked in full: nothing below can fail half way
+        self.optimizer.load_state_dict(state["optimizer"])  # first: its own last checks come before any change
+        self.model.load_state_dict(loaded.model)
+        self.state = state["train"]
+        if self.grad_stats is not None and state["grad_stats"] is not None:
+            self.grad_stats.load_state_dict(state["grad_stats"])
+        self.gm_matrices = state["gm_matrices"]
         return True
+
+    def _parse_state(self, saved: dict) -> dict:
+        """The saved state checked against this trainer (ValueError, KeyError, TypeError where it does not fit)."""
+        checkpoint.check_optimizer(saved["optimizer"], self.optimizer)
+        train = TrainState(int(saved["epochs_done"]), [EpochRecord(**r) for r in saved["history"]])
+        if not 0 <= train.epochs_done <= self.config.epochs:
+            raise ValueError(f"{train.epochs_done} epochs done of {self.config.epochs}")
+        grad_stats = saved["grad_stats"]
+        if grad_stats is not None and not {"windows", "last", "rows", "cosines", "mgcs"} <= set(grad_stats):
+            raise ValueError("incomplete gradient statistics")
+        if not isinstance(saved["gm_matrices"], dict):
+            raise TypeError("GM matrices are not a dict")
+        return {"optimizer": saved["optimizer"], "train": train, "grad_stats": grad_stats,
+                "gm_matrices": saved["gm_matrices"]}
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> list[EpochRecord]:
@@ -198,8 +221,9 @@ class Trainer:
         losses = torch.zeros((), device=x.device)
         all_logits = []
         for arch, weight in zip(plan.archs, step_lr.weights):
-            logits = self.model(x, arch)
-            loss = self.loss_fn(logits, y)
+            with autocast(x.device, self.config.precision):  # train.precision; backward runs outside, as usual
+                logits = self.model(x, arch)
+                loss = self.loss_fn(logits, y)
             # FairNAS: gradients of the step's subnets accumulate; CaLR weights each one.
             (loss * weight if weight != 1.0 else loss).backward()
             losses += loss.detach()

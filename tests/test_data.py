@@ -39,7 +39,7 @@ from bench.data import (
 )
 from bench.data import cifar10 as cifar10_module
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA  # $BENCH_DATA_DIR, else the development copy beside the project
 
 
 @pytest.fixture(autouse=True)

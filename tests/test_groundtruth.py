@@ -25,7 +25,7 @@ from bench.groundtruth.nb201 import (
 from bench.groundtruth.table import GroundTruthError, GroundTruthTable
 from bench.spaces.nb201 import SPACE_SIZE, all_archs, format_arch, is_degenerate, parse_arch
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA  # $BENCH_DATA_DIR, else the development copy beside the project
 REAL_TABLE = default_table_path(SHARED_DATA)
 
 
@@ -236,7 +236,7 @@ def test_load_duplicate_arch(synthetic_frame, tmp_path):
 @pytest.fixture(scope="module")
 def real_table() -> GroundTruthTable:
     if not REAL_TABLE.is_file():
-        pytest.skip(f"NAS-Bench-201 table not available at {REAL_TABLE} (shared data folder absent)")
+        pytest.skip(f"NAS-Bench-201 table not available at {REAL_TABLE} (set BENCH_DATA_DIR; docs/data.md)")
     return load_nb201_csv(REAL_TABLE)
 
 

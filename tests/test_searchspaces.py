@@ -21,9 +21,9 @@ from bench.spaces import nb101
 from bench.tasks import get_task, load_benchmark
 from bench.train import Trainer
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA as DATA  # $BENCH_DATA_DIR, else the development copy beside the project
 needs_data = pytest.mark.skipif(not (DATA / "nb101" / "nb101_sample.json").is_file(),
-                                reason="needs ../shared/data (NB101 sample, NB301 sample, CIFAR-10)")
+                                reason="needs the data directory, BENCH_DATA_DIR (NB101 and NB301 samples, CIFAR-10)")
 CIFAR = get_task("cifar10")
 
 

@@ -124,6 +124,28 @@ class ImageSet:
             name=self.name if name is None else name,
         )
 
+    def downsampled(self, side: int) -> "ImageSet":
+        """The images averaged over square blocks down to ``side`` x ``side`` pixels (rounded to uint8).
+
+        Block means are the "box" downsampling of Chrabaszcz et al., "A
+        Downsampled Variant of ImageNet as an Alternative to the CIFAR
+        datasets" (2017), which also built downsampled CIFAR-style sets.
+
+        Raises:
+            DataError: if the images are not square or ``side`` does not divide their side.
+        """
+        _, height, width = self.shape
+        if height != width or side < 1 or height % side:
+            allowed = [d for d in range(1, height + 1) if height % d == 0] if height == width else []
+            raise DataError(f"{self.name!r}: cannot downsample {height}x{width} images to {side}x{side}; "
+                            f"the side must divide {height} (allowed: {allowed})")
+        if side == height:
+            return self
+        f = height // side
+        blocks = self.images.reshape(len(self), self.shape[0], side, f, side, f).astype(np.float32)
+        pixels = np.rint(blocks.mean(axis=(3, 5))).astype(np.uint8)
+        return ImageSet(images=pixels, labels=self.labels, classes=self.classes, name=f"{self.name}-{side}px")
+
     def class_counts(self) -> dict[str, int]:
         """Number of images per class name (every class listed, even if zero)."""
         counts = np.bincount(self.labels, minlength=len(self.classes))

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from bench.grid.store import GridDir
+from bench.grid.store import MANIFEST_FILE, RUNS_DIR, GridDir
 from bench.validation import ConfigError
 
 RUNS_TABLE = "runs.parquet"
@@ -69,6 +69,10 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
     gd = GridDir(Path(grid_dir))
     if not gd.root.is_dir():
         raise ConfigError(f"{gd.root} is not a grid directory (bench grid SPEC --out {gd.root} makes one)")
+    if not (gd.root / MANIFEST_FILE).is_file() and not gd.runs.is_dir():
+        # Checked before writing: three empty tables would otherwise land in whatever folder was named.
+        raise ConfigError(f"{gd.root} is not a grid results folder: it has neither {MANIFEST_FILE} (the grid's "
+                          f"manifest) nor {RUNS_DIR}/ (its runs); give the directory `bench grid --out` wrote")
     recorded = gd.manifest()
     manifest = {r["key"]: r for r in recorded.get("runs", [])}
     labels = {r["key"]: r["label"] for r in recorded.get("earlier_runs", []) + recorded.get("runs", [])}

@@ -156,7 +156,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
     from bench.perf import synthetic_images
     from bench.run import build_supernet, resolve_device
     from bench.searchspaces import get_space, standalone_setting
-    from bench.tasks import get_task
+    from bench.tasks import crop_padding, get_task
     from bench.train import Trainer
 
     import dataclasses
@@ -171,8 +171,10 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
         shape = task.standalone
         device = resolve_device(config.train.device)
         batch = config.train.batch_size
-        images = synthetic_images(steps * batch, size=shape.input_size, channels=shape.in_channels)
-        batches = DeviceBatches(images, batch, device, seed=0, pad=task.default_pad, flip=task.default_flip)
+        size = config.data.resolution or shape.input_size
+        images = synthetic_images(steps * batch, size=size, channels=shape.in_channels)
+        batches = DeviceBatches(images, batch, device, seed=0, pad=crop_padding(task, config.data),
+                                flip=task.default_flip)
         torch.manual_seed(0)
         model = build_supernet(config, task).to(device)
         recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))

@@ -3,8 +3,12 @@
 What is done is read from the grid directory (:mod:`bench.grid.store`), so a
 rerun trains only what is missing: complete runs are skipped, interrupted
 ones (``runs/<key>.partial``) resume from their last epoch's checkpoint, and
-failed ones (``failed/<key>.json``) are skipped unless ``retry_failed``. A run
-that raises is recorded with its error and the grid goes on; a worker process
+failed ones (``failed/<key>.json``) are skipped unless ``retry_failed``. A
+retried run resumes from its checkpoint where it can, and starts afresh where
+its checkpoints cannot be resumed from (damaged, another format): otherwise a
+run whose only checkpoint is damaged would fail on every retry. A run
+that raises is recorded with its error and the grid goes on (a user-fixable
+error, such as a damaged checkpoint, as its one-line message); a worker process
 that dies (killed, out of memory) fails the runs it held, and the local pool is
 started afresh for the rest.
 
@@ -221,13 +225,14 @@ def _execute(grid, gd: GridDir, backend: Backend, to_run: list[PlannedRun], data
     queue = deque(to_run)
     pending: dict[concurrent.futures.Future, tuple[PlannedRun, concurrent.futures.Executor]] = {}
     bounded = backend.restart is not None  # a local pool: hold no more than it runs, so a crash fails only those
+    retried = {run.key for run in to_run if gd.status(run.key) == Status.FAILED}
 
     def task(run: PlannedRun) -> RunTask:
         shared = backend.transfer != RETURN
         return RunTask(run.key, run.label, to_dict(run.config), data_dir,
                        run_dir=str(gd.run_dir(run.key)) if shared else None,
                        log_file=str(gd.log_file(run.key)) if shared else None,
-                       scratch=scratch, threads=backend.threads)
+                       scratch=scratch, threads=backend.threads, retry=run.key in retried)
 
     def submit_more() -> None:
         limit = backend.slots() if bounded else len(queue) + len(pending)

@@ -3,7 +3,10 @@
 :func:`run_task` runs in a worker process (a local process pool or a Dask
 worker). It never raises for a failed run: an exception (a NaN loss raises
 ``FloatingPointError`` in the trainer) comes back as an outcome with its type,
-message and traceback, so the grid records it and goes on.
+message and traceback, so the grid records it and goes on. An error the user
+can fix (a :class:`~bench.errors.BenchError`, e.g. a damaged checkpoint) is
+recorded as its one-line message, without a traceback; a retried run
+(``--retry-failed``) whose checkpoints cannot be resumed from starts afresh.
 
 Two ways the finished run directory reaches the grid directory:
 
@@ -37,6 +40,9 @@ from pathlib import Path
 
 SCRATCH_ENV = "BENCH_SCRATCH_DIR"
 CHECKPOINT_FILE = "checkpoint.pt"
+# The files bench.checkpoint keeps beside it (not imported: it loads torch); never returned to the client.
+CHECKPOINT_FILES = (CHECKPOINT_FILE, "checkpoint.prev.pt", "checkpoint.pt.tmp", "checkpoint.pt.damaged")
+RETRY_FIX = "`bench grid --retry-failed` starts this run afresh"
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -52,6 +58,7 @@ class RunTask:
     log_file: str | None = None  # shared: GRID_DIR/logs/<key>.log
     scratch: str | None = None  # return: where the run is executed (None: $BENCH_SCRATCH_DIR or the temp dir)
     threads: int | None = None  # torch threads for the run; None: decided on the worker (see worker_threads)
+    retry: bool = False  # a retry of a failed run: unusable checkpoints are discarded, the run starts afresh
 
     @property
     def returns_files(self) -> bool:
@@ -137,13 +144,15 @@ def run_task(task: RunTask) -> RunOutcome:
             with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
                 config = build_config(task.config)
                 _adopt_renamed_partial(out, config)
-                record = execute_run(config, data_dir=task.data_dir, out=out, progress=False)
+                record = execute_run(config, data_dir=task.data_dir, out=out, progress=False,
+                                     fresh_if_unusable=task.retry)
         except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the grid goes on
             outcome.seconds = time.perf_counter() - start
-            outcome.error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(),
+            message, trace = _failure(exc)
+            outcome.error = {"type": type(exc).__name__, "message": message, "traceback": trace,
                              "host": host, "seconds": outcome.seconds, "code_version": code_version()}
-            log.error("FAILED after %.1f s: %s: %s\n%s", outcome.seconds, type(exc).__name__, exc,
-                      outcome.error["traceback"].rstrip())
+            log.error("FAILED after %.1f s: %s: %s%s", outcome.seconds, type(exc).__name__, message,
+                      "" if trace is None else "\n" + trace.rstrip())
         else:
             outcome.ok = True
             outcome.metrics = record.metrics
@@ -156,9 +165,22 @@ def run_task(task: RunTask) -> RunOutcome:
         log_path.unlink(missing_ok=True)
         if outcome.ok:
             outcome.files = {p.name: p.read_bytes() for p in sorted(out.iterdir())
-                             if p.is_file() and p.name != CHECKPOINT_FILE}
+                             if p.is_file() and p.name not in CHECKPOINT_FILES}
             shutil.rmtree(out, ignore_errors=True)
     return outcome
+
+
+def _failure(exc: Exception) -> tuple[str, str | None]:
+    """(message, traceback) of a failed run: a user-fixable error is its one line, with a grid's fix."""
+    from bench.errors import BenchError
+
+    if not isinstance(exc, BenchError):
+        return str(exc), traceback.format_exc()
+    from bench.checkpoint import CheckpointError
+
+    if isinstance(exc, CheckpointError) and exc.unusable:
+        exc = exc.with_fix(RETRY_FIX)
+    return str(exc), None
 
 
 def _adopt_renamed_partial(out: Path, config) -> None:

@@ -30,7 +30,7 @@ ImageNet for the ``_in`` files); the table's ``source`` names the file. The
 closed-form complexity of :mod:`bench.spaces.darts` is that of the CIFAR
 network; an ``_in`` file's networks have an ImageNet stem.
 
-NAS-Bench-301 (Siems et al. 2020): ``shared/data/darts/nb301_surrogate_sample.json``
+NAS-Bench-301 (Siems et al. 2020): ``darts/nb301_surrogate_sample.json`` of a data directory (docs/data.md)
 lists 725 genotypes (``normal``, ``reduce``) with ``val_accuracy`` in percent,
 a *prediction* of the NAS-Bench-301 surrogate model (v1.0), not a training
 result. :func:`load_nb301_surrogate_json` puts it in the column

@@ -25,7 +25,7 @@ Loaders: :func:`load_nb101_tfrecord` (``nasbench_only108.tfrecord`` or the
 full file, read with :mod:`bench.groundtruth.tfrecord`; metrics decoded from
 the ``ModelMetrics`` protobuf by the minimal wire-format parser below),
 :func:`load_nb101_records_json` and :func:`load_nb101_sample_json` (the files
-of ``shared/data/nb101``), and :func:`load_nb101`, which picks one by file.
+of a data directory's ``nb101/``, docs/data.md), and :func:`load_nb101`, which picks one by file.
 The search protocol ranks by ``cifar10_valid_108`` (:data:`DEFAULT_COLUMN`).
 """
 

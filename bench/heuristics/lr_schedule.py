@@ -12,7 +12,7 @@ with ``gamma`` affine in g(C(a)) so that the smallest subnet of the space
 decays with gamma' and the largest with 1/gamma'. It is a schedule, so it
 fills this slot (our design choice). With FairNAS (several subnets per step)
 the step uses lr_0 and each subnet's gradient is weighted by its CaLR factor
-(the paper's FairNAS variant, REFERENCE notes).
+(our reading of the paper's FairNAS variant; docs/heuristics.md#calr).
 """
 
 from __future__ import annotations

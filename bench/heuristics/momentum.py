@@ -12,7 +12,7 @@
   random (seeded) or an index are options (our choice of names; the paper
   uses the first layer).
 
-``unused_params`` (REFERENCE notes, "MS"): a weight the sampled subnet did
+``unused_params`` (docs/heuristics.md#unused_params): a weight the sampled subnet did
 not use has no gradient.
 
 - ``skip``: it is not touched (PyTorch >= 2.0, where ``zero_grad`` sets
@@ -55,12 +55,13 @@ register(Heuristic(
 
 register(Heuristic(
     "skip", "unused_params", "unused weights are not touched (PyTorch >= 2.0: gradient None, skipped)",
-    "REFERENCE notes, MS section; PyTorch 2.0 release notes (zero_grad set_to_none default)",
+    "ours (docs/heuristics.md#unused_params); PyTorch 2.0 release notes (zero_grad set_to_none default)",
     "spatial / parameter optimization"))
 
 register(Heuristic(
     "stale", "unused_params", "unused weights still moved by weight decay and stale momentum (PyTorch < 2.0, "
-    "as the published code ran)", "REFERENCE notes, MS section", "spatial / parameter optimization"))
+    "as the published code ran)", "ours (docs/heuristics.md#unused_params)",
+    "spatial / parameter optimization"))
 
 
 def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:

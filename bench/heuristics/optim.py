@@ -19,7 +19,7 @@ bit-identical to :class:`torch.optim.SGD`. Choosing which layer defines the
 clusters and which cluster a sampled subnet belongs to is the trainer's job;
 the optimizer only takes the cluster index in :meth:`ClusteredSGD.step`.
 
-Unused parameters (our operationalization, see ``REFERENCE.md`` section "MS"):
+Unused parameters (our operationalization, see docs/heuristics.md, "unused_params"):
 parameters of operations the sampled subnet did not use get no gradient.
 Since PyTorch 2.0 ``zero_grad`` sets gradients to ``None`` and SGD skips such
 parameters (``unused="skip"``); before 2.0 gradients were zero-filled, so

@@ -119,7 +119,7 @@ class CaLR:
             ablated variants of Table E).
         eta: floor, the last step's rate is ``eta * lr^0``; ``eta = 0`` is
             Eq. (3) and the authors' code (the floor is our extension, see
-            REFERENCE.md "CaLR"); ``0 <= eta < 1``.
+            docs/heuristics.md#calr); ``0 <= eta < 1``.
 
     Our operationalization: ``g`` is applied to the complexity normalized by
     ``c_max``, ``g(C / c_max)``. For ``"log"`` and ``"x"`` this changes nothing

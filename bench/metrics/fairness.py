@@ -11,11 +11,11 @@ under-trained and underestimated:
 * Complexity-Convergence Correlation (C3): "the correlation between
   complexity and convergence level".
 
-The paper defines both only in words (main paper, evaluation-metric design,
-"Key Design 3: Evaluation Metrics CB and C3" in the paper summary; values in
-Table D of the supplementary material, Sec. B.2) and gives no formula. The
-functions here are therefore **our operationalization** of those verbal
-definitions, following ``REFERENCE.md`` section "Diagnostics"; numbers
+The paper defines both only in words (main paper, its evaluation metrics CB
+and C3; values in Table D of the supplementary material, Sec. B.2) and gives
+no formula. The functions here are therefore **our operationalization** of
+those verbal definitions, documented in docs/metrics.md (sections "Complexity
+bias (CB)", "CB-matched" and "Complexity-convergence correlation (C3)"); numbers
 computed with them are comparable with the paper's only in scale and
 direction, not digit for digit.
 

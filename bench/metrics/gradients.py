@@ -1,8 +1,8 @@
 """Gradient diagnostics collected during supernet training.
 
 - Gradient std (CaLR+MS paper, Jeon et al., CVPR 2025, Sec. 3.3 and Fig. 2:
-  the noise that feeds a momentum buffer). Our operationalization, as the
-  REFERENCE notes define it: over a window of W consecutive steps of one
+  the noise that feeds a momentum buffer). Our operationalization
+  (docs/metrics.md#gradient-std): over a window of W consecutive steps of one
   stream, the element-wise standard deviation of a fixed shared tensor's
   gradient across the steps, averaged over its elements. The single stream is
   every step; with MS each cluster's steps form their own stream. The default
@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from bench.spaces import nb201 as space
+from bench.validation import ConfigError
 
 DEFAULT_TENSOR = "stem.0.weight"
 
@@ -66,7 +67,9 @@ class GradientStats:
                  per_cluster: bool = False, mgcs_epoch: int | None = None):
         params = dict(model.named_parameters())
         if tensor not in params:
-            raise ValueError(f"gradient statistics: no parameter {tensor!r}; e.g. {', '.join(list(params)[:5])}")
+            # The name comes from the config (diagnostics.grad_tensor): a user's input, so a ConfigError.
+            raise ConfigError(f"diagnostics.grad_tensor = {tensor!r} is not a parameter of the supernet; allowed: "
+                              f"a parameter name, e.g. {', '.join(list(params)[:3])}")
         self.param = params[tensor]
         self.window = window
         self.interval = interval

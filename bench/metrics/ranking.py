@@ -12,7 +12,7 @@ input arrays is placed first among equals (for "top" selections: among equal
 scores the earlier subnet is taken first). This makes every metric a
 deterministic function of the inputs, including their order when scores tie.
 
-Sources (definitions collected in the project's REFERENCE notes):
+Sources (each definition, with its source and direction, in docs/metrics.md):
 
 * Kendall tau-b and Spearman rho between scores and truth: the standard
   rank correlations (``scipy.stats.kendalltau``, ``scipy.stats.spearmanr``).

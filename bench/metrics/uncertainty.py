@@ -1,8 +1,8 @@
 """Across-seed uncertainty: summaries, paired differences and per-group tables.
 
 Supernet results at proxy scale vary a lot from seed to seed (see
-``REFERENCE.md``, "Calibration at proxy scale": Kendall tau 0.03 to 0.34 for
-one setting over three seeds), so every comparison in this project is
+docs/calibration.md, "Seed spread": Kendall tau 0.05 to 0.25 for SPOS at the
+CIFAR-10 proxy over three seeds), so every comparison in this project is
 reported as a mean over seeds with a confidence interval, and two settings
 are compared through *paired* per-seed differences.
 

@@ -1,6 +1,6 @@
 """The numbers the papers report for NAS-Bench-201 / CIFAR-10, and the settings they belong to.
 
-Values from ../shared/REFERENCE.md, "Numbers the papers report" and "Diagnostics":
+Values (listed with their tables and scale in docs/papers.md):
 the CaLR+MS paper (Jeon et al., CVPR 2025) and its supplement, Tables E (g),
 F (complexity), G (sampling), J (momentum), K (gamma'), I (MGCS), and the
 complexity-bias figures of Sec. 3. All are paper scale (C=16, N=5, 250 SPOS /

@@ -90,6 +90,16 @@ def load_results(directory: str | Path, recollect: bool = True) -> Results:
     return Results(root, ok, scores, history, spec, manifest, _missing(grid, manifest), failed.reset_index(drop=True))
 
 
+def finished_runs(directory: str | Path) -> Results:
+    """The finished runs of a grid directory, read without writing anything (``bench grid --dry-run``'s pilot):
+    the runs table only, no scores or history."""
+    root = Path(directory)
+    runs, _ = collect(root, write=False)
+    ok = runs[runs["status"] == "ok"].reset_index(drop=True) if len(runs) else runs
+    return Results(root, ok, pd.DataFrame(), pd.DataFrame(), _read_yaml(root / SPEC_FILE),
+                   _read_yaml(root / MANIFEST_FILE))
+
+
 def _read_optional(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["key", "setting", "seed"])
 

@@ -5,21 +5,55 @@ with a percentile-bootstrap interval per setting, and for a setting against
 the grid's baseline, the paired per-seed difference with its interval. With
 3 seeds such an interval is a screening flag, not a 95% test (see that
 module's caveat); the tables say ``distinguishable`` only where the paired
-interval excludes zero.
+interval excludes zero, and give beside it the smallest difference the seeds
+could have detected (:mod:`bench.metrics.power`).
+
+Tables meant for a printed page go through :func:`printable` (numbers with a
+fixed number of decimals, ``n/a`` where a value is undefined, short column
+labels explained by :func:`legend`), so that none is wider than an A4 page.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
+from bench.metrics.power import minimum_detectable_difference, seeds_needed
 from bench.metrics.uncertainty import paired_difference, seed_summary
 from bench.report.paper_numbers import PAPER_VALUES, matches
-from bench.report.results import Results
+from bench.report.results import BIAS_METRICS, RANKING_METRICS, Results
 from bench.validation import ConfigError
 
 IGNORED_COLUMNS = {"seed", "name"}  # differ between runs of one setting, or carry no heuristic
+NA = "n/a"  # a value that is undefined (a metric a setting does not measure, an interval of one seed)
+
+# Column labels that fit a printed page, and what each stands for (:func:`legend` explains them under a table).
+SHORT_LABELS = {
+    "kendall_tau": "Kendall tau", "sparse_kendall_tau": "sparse tau", "spearman": "Spearman",
+    "complexity_bias": "CB", "complexity_bias_matched": "CB-m", "complexity_convergence_correlation": "C3",
+    "grad_std": "std", "grad_std_within_clusters": "std (MS)", "grad_cos_successive": "cos",
+    "grad_cos_successive_within_clusters": "cos (MS)", "mgcs_A1": "MGCS n=1", "mgcs_A3": "MGCS n=3",
+    "mgcs_A5": "MGCS n=5", "top_5pct_precision": "P@5%", "top_10pct_precision": "P@10%",
+    "best_rank_at_1pct": "BR@1%", "worst_rank_at_1pct": "WR@1%", "best_rank_at_5pct": "BR@5%",
+    "worst_rank_at_5pct": "WR@5%", "best_rank_at_10pct": "BR@10%", "worst_rank_at_10pct": "WR@10%",
+}
+MEANINGS = {
+    "sparse_kendall_tau": "sparse Kendall tau",
+    "spearman": "Spearman rho",
+    "complexity_bias": "complexity bias among wrongly ordered pairs (0.5 = none)",
+    "complexity_bias_matched": "CB-matched, among pairs of nearly equal true accuracy (0.5 = none)",
+    "complexity_convergence_correlation": "complexity-convergence correlation (0 = none)",
+    "grad_std": "gradient std, single stream of steps",
+    "grad_std_within_clusters": "gradient std within each MS cluster's stream, mean over clusters",
+    "grad_cos_successive": "cosine of successive gradients, single stream",
+    "grad_cos_successive_within_clusters": "cosine of successive gradients within MS clusters",
+    "top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
+}
+for _k in (1, 5, 10):
+    MEANINGS[f"best_rank_at_{_k}pct"] = f"best true normalized rank among the supernet's top {_k}% (0 = best)"
+    MEANINGS[f"worst_rank_at_{_k}pct"] = f"worst true normalized rank among the supernet's top {_k}%"
 
 
 def long_summary(results: Results, metrics: list[str]) -> pd.DataFrame:
@@ -85,7 +119,15 @@ def heuristics_of(changes: dict[str, tuple], row) -> list[tuple[str, str]]:
 
 
 def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendall_tau")) -> pd.DataFrame:
-    """Per setting other than the baseline: what changed, its heuristics and sources, and the paired effect."""
+    """Per setting other than the baseline: what changed, its heuristics and sources, and the paired effect.
+
+    Per metric ``m``: ``m_effect`` (mean paired per-seed difference, setting
+    minus baseline), ``m_ci_low`` / ``m_ci_high`` (its bootstrap interval),
+    ``m_distinguishable`` (the interval excludes 0), ``m_pairs`` (paired
+    seeds), ``m_sd`` (sd of the paired differences) and ``m_mde`` (the
+    smallest difference detectable at 80% power with that many pairs;
+    :func:`bench.metrics.power.minimum_detectable_difference`).
+    """
     rows = []
     base = _per_seed(results, results.baseline, list(metrics))
     for setting in results.settings[1:]:
@@ -94,7 +136,8 @@ def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendal
         row = {"setting": setting,
                "changed": "; ".join(f"{c} {_fmt(a)} -> {_fmt(b)}" for c, (a, b) in changes.items()),
                "heuristics": ", ".join(name for name, _ in found) or "-",
-               "sources": "; ".join(sorted({src for _, src in found})) or "-"}
+               "sources": "; ".join(sorted({src for _, src in found})) or "-",
+               "source_list": sorted({src for _, src in found})}
         other = _per_seed(results, setting, list(metrics))
         for metric in metrics:
             if metric not in other or metric not in base:
@@ -102,9 +145,35 @@ def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendal
             d = paired_difference(base[metric], other[metric])
             row.update({f"{metric}_effect": d["mean"], f"{metric}_ci_low": d["ci_low"],
                         f"{metric}_ci_high": d["ci_high"], f"{metric}_distinguishable": d["distinguishable"],
-                        f"{metric}_pairs": d["n"]})
+                        f"{metric}_pairs": d["n"], f"{metric}_sd": d["std"],
+                        f"{metric}_mde": minimum_detectable_difference(d["std"], d["n"])})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def power_analysis(results: Results, metric: str = "kendall_tau", difference: float = 0.05,
+                   power: float = 0.80) -> pd.DataFrame:
+    """How many paired seeds each comparison with the baseline needs, with this grid as the pilot.
+
+    One row per setting: the paired seeds it has (``pairs``), the observed
+    effect, the sd of its paired differences, the smallest difference those
+    seeds could detect (``mde``) and the seeds needed to detect ``difference``
+    at ``power`` (``seeds_needed``; None where over
+    :data:`bench.metrics.power.MAX_SEEDS`, NaN where the pilot has under 2
+    pairs). The paired t-test approximation of :mod:`bench.metrics.power`.
+    """
+    if metric not in results.runs.columns:
+        raise ConfigError(f"metric {metric!r} is not in the runs of {results.directory}; allowed: "
+                          f"{', '.join(m for m in RANKING_METRICS + BIAS_METRICS if m in results.runs.columns)}")
+    overview = heuristics_overview(results, (metric,))
+    rows = []
+    for _, r in overview.iterrows():
+        pairs = int(r.get(f"{metric}_pairs", 0) or 0)
+        sd = r.get(f"{metric}_sd", math.nan)
+        rows.append({"setting": r["setting"], "pairs": pairs, "effect": r.get(f"{metric}_effect", math.nan),
+                     "sd_diff": sd, "mde": minimum_detectable_difference(sd, pairs, power),
+                     "seeds_needed": seeds_needed(sd, difference, power) if pairs >= 2 else math.nan})
+    return pd.DataFrame(rows, columns=["setting", "pairs", "effect", "sd_diff", "mde", "seeds_needed"])
 
 
 def _per_seed(results: Results, setting: str, metrics: list[str]) -> dict[str, dict]:
@@ -151,27 +220,217 @@ def paper_comparison(results: Results) -> pd.DataFrame:
 
 
 def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse_kendall_tau")):
-    """The overview as two narrow tables for a page: (effects, what changed and sources)."""
+    """The overview as two narrow tables for a page, indexed by setting, and the references of the second.
+
+    Returns ``(effects, changes, references)``. Effects: per metric the
+    paired effect with its interval, whether it is distinguishable, and the
+    smallest difference the seeds could have detected (MDE); then the number
+    of paired seeds (:data:`OVERVIEW_LEGEND` explains the columns). Changes:
+    the heuristics and config values that differ from the baseline, and
+    their sources as numbers into ``references`` (``["[1] Jeon et al., ..."]``).
+    """
     if not len(overview):
-        return overview, overview
-    effects = overview[["setting", "heuristics"]].copy()
+        return overview, overview, []
+    effects = overview[["setting"]].copy()
     for metric in metrics:
         if f"{metric}_effect" not in overview:
             continue
         name = "tau" if metric == "kendall_tau" else metric.replace("_kendall_tau", " tau")
-        effects[f"effect on {name} [95% CI]"] = [
-            f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" for e, lo, hi in
-            zip(overview[f"{metric}_effect"], overview[f"{metric}_ci_low"], overview[f"{metric}_ci_high"])]
-        effects[f"{name}: distinguishable"] = overview[f"{metric}_distinguishable"].map({True: "yes", False: "no"})
-    effects["paired seeds"] = overview.get("kendall_tau_pairs")
-    return effects.set_index("setting"), overview[["setting", "changed", "sources"]].set_index("setting")
+        effects[f"{name} effect [95% CI]"] = [
+            effect_text(e, lo, hi, n, digits=3) for e, lo, hi, n in
+            zip(overview[f"{metric}_effect"], overview[f"{metric}_ci_low"], overview[f"{metric}_ci_high"],
+                overview[f"{metric}_pairs"])]
+        effects[f"{name}: dist."] = [_yes_no(d, n) for d, n in zip(overview[f"{metric}_distinguishable"],
+                                                                   overview[f"{metric}_pairs"])]
+        effects[f"{name}: MDE"] = [fmt_number(v, 3) for v in overview[f"{metric}_mde"]]
+    if "kendall_tau_pairs" in overview:
+        effects["seeds"] = overview["kendall_tau_pairs"]
+    sources = list(dict.fromkeys(src for row in overview.get("source_list", []) for src in row))
+    changes = overview[["setting", "heuristics", "changed"]].copy()
+    if sources:  # numbered references, listed under the table: they do not fit a column
+        changes["sources"] = [", ".join(f"[{i}]" for i in sorted(sources.index(src) + 1 for src in row)) or "-"
+                              for row in overview["source_list"]]
+    elif "sources" in overview:
+        changes["sources"] = overview["sources"]
+    references = [f"[{i + 1}] {src}" for i, src in enumerate(sources)]
+    return readable(effects.set_index("setting")), readable(changes.set_index("setting")), references
+
+
+def references_markdown(references: list[str]) -> str:
+    """Numbered references as a short Markdown list under a table (their texts hold semicolons of their own)."""
+    return "Sources:\n\n" + "\n".join(f"- {r}" for r in references) if references else ""
+
+
+OVERVIEW_LEGEND = (
+    "effect: mean of the paired per-seed differences, setting minus baseline, with its 95% percentile-bootstrap "
+    "interval; dist.: distinguishable, the interval excludes zero (n/a with one seed: no interval); MDE: the "
+    "smallest difference detectable at 80% power with this many paired seeds (paired t-test, two-sided 5%); "
+    "seeds: seeds run by both the setting and the baseline.")
+
+
+def _yes_no(flag, n) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)) or int(n) < 2:
+        return NA
+    return "yes" if bool(flag) else "no"
+
+
+def fmt_number(value, digits: int = 3) -> str:
+    """A number as a table prints it: ``digits`` decimals, integers as such, ``n/a`` for NaN or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return NA
+    return f"{number:.{digits}f}"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """A difference with its sign; values under 10**-digits in size get one more decimal (no "-0.00")."""
+    if value is None or math.isnan(value):
+        return NA
+    places = digits + 1 if 0 < abs(value) < 10 ** -digits else digits
+    text = f"{value:+.{places}f}"
+    return text.replace("-0." + "0" * places, "+0." + "0" * places)
+
+
+def effect_text(effect, ci_low, ci_high, n, digits: int = 2) -> str:
+    """``+0.05 [+0.01, +0.09]``, or ``+0.05 (1 seed, no interval)``, or ``n/a``."""
+    if effect is None or (isinstance(effect, float) and math.isnan(effect)):
+        return NA
+    if n is None or (isinstance(n, float) and math.isnan(n)) or int(n) < 2 or math.isnan(ci_low):
+        return f"{signed(effect, digits)} (1 seed, no interval)"
+    return f"{signed(effect, digits)} [{signed(ci_low, digits)}, {signed(ci_high, digits)}]"
+
+
+def interval_text(mean, ci_low, ci_high, n, digits: int = 3) -> str:
+    """``0.123 [0.100, 0.150]`` (mean and interval over seeds), ``0.123 (1 seed)``, or ``n/a``."""
+    if n is None or mean is None or (isinstance(mean, float) and math.isnan(mean)) or int(n) == 0:
+        return NA
+    if int(n) < 2:
+        return f"{mean:.{digits}f} (1 seed)"
+    return f"{mean:.{digits}f} [{ci_low:.{digits}f}, {ci_high:.{digits}f}]"
 
 
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Setting labels with a space after each comma, so that a narrow page can wrap them."""
     frame = frame.copy()
     if frame.index.name == "setting":
-        frame.index = frame.index.str.replace(",", ", ")
+        frame.index = frame.index.str.replace(r",(?! )", ", ", regex=True)
     if "setting" in frame.columns:
-        frame["setting"] = frame["setting"].str.replace(",", ", ")
+        frame["setting"] = frame["setting"].str.replace(r",(?! )", ", ", regex=True)
     return frame
+
+
+def printable(frame: pd.DataFrame, digits: int = 3, labels: dict | None = None) -> pd.DataFrame:
+    """A table as a page prints it: numbers with ``digits`` decimals, ``n/a`` for undefined values (never NaN),
+    columns renamed by ``labels`` (default :data:`SHORT_LABELS`), setting labels wrappable, no axis titles
+    above the header."""
+    labels = SHORT_LABELS if labels is None else labels
+    out = frame.copy()
+    for column in out.columns:
+        out[column] = [fmt_number(v, digits) if not isinstance(v, str) else v for v in out[column]]
+    out = out.rename(columns=lambda c: labels.get(c, c))
+    out.columns.name = None
+    return readable(out)
+
+
+def legend(columns, labels: dict | None = None) -> str:
+    """One line explaining the short labels of ``columns`` (metric names): ``CB-m: complexity_bias_matched, ...``."""
+    labels = SHORT_LABELS if labels is None else labels
+    parts = []
+    for column in columns:
+        if column in labels and column in MEANINGS:
+            parts.append(f"{labels[column]} = {MEANINGS[column]} (`{column}`)")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def per_setting(results: Results, metrics: list[str]) -> pd.DataFrame:
+    """Mean over seeds per setting (rows, spec order) and metric (columns, as given); NaN where not measured."""
+    summary = long_summary(results, metrics)
+    present = [m for m in metrics if m in set(summary["metric"])]
+    if not present:
+        return pd.DataFrame()
+    table = summary.pivot_table(index="setting", columns="metric", values="mean", sort=False)
+    return table.reindex(index=[s for s in results.settings if s in table.index], columns=present)
+
+
+def setting_label(setting: str, baseline: str | None) -> str:
+    """A setting named by what it changes from the baseline (``momentum_buffers=ms``), or ``baseline``."""
+    if baseline is None or setting == baseline:
+        return "baseline"
+    base = set(baseline.split(","))
+    changed = [part for part in setting.split(",") if part not in base]
+    return ", ".join(changed) if changed else setting.replace(",", ", ")
+
+
+def split_columns(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """``frame`` as tables of at most ``size`` columns each (the index repeated), for pages too narrow for all."""
+    if frame.shape[1] <= size:
+        return [frame]
+    return [frame.iloc[:, i:i + size] for i in range(0, frame.shape[1], size)]
+
+
+def paper_comparison_for_reading(comparison: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The paper comparison as it fits a page: the sources as numbered references, and their list."""
+    if not len(comparison):
+        return comparison, []
+    sources = list(dict.fromkeys(comparison["source"]))
+    table = comparison.assign(source=[f"[{sources.index(s) + 1}]" for s in comparison["source"]])
+    table = table.rename(columns={"paper setting": "paper's setting", "ours (mean)": "ours", "ours (sd)": "sd",
+                                  "ours CI": "95% CI", "source": "ref."})
+    return table, [f"[{i + 1}] {s}" for i, s in enumerate(sources)]
+
+
+# Top of the ranking: what a search that keeps the supernet's best-scored subnets would get.
+TOP_OF_RANKING = ["top_5pct_precision", "top_10pct_precision",
+                  "best_rank_at_1pct", "worst_rank_at_1pct", "best_rank_at_5pct", "worst_rank_at_5pct",
+                  "best_rank_at_10pct", "worst_rank_at_10pct"]
+TOP_LABELS = {"top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
+              **{m: SHORT_LABELS[m] for m in TOP_OF_RANKING[2:]}}
+
+
+def top_of_ranking(results: Results, metrics=TOP_OF_RANKING) -> pd.DataFrame:
+    """Top-k precision and BR@K / WR@K (Ning et al., NeurIPS 2021) per setting: mean [95% CI] over seeds.
+
+    One row per metric the runs have (metrics absent from the runs table, as
+    BR / WR in runs older than them, are left out), one column per setting in
+    spec order. BR@K (WR@K): the best (worst) true normalized rank, 0 = the
+    pool's best subnet, among the K% subnets the supernet scores highest;
+    lower is better. Top-k precision: the fraction of the supernet's top k%
+    that is in the true top k%; higher is better.
+    """
+    present = results.metrics_present(list(metrics))
+    if not present or not len(results.runs):
+        return pd.DataFrame()
+    summary = long_summary(results, present)
+    table = pd.DataFrame(index=[TOP_LABELS.get(m, m) for m in present],
+                         columns=[s.replace(",", ", ") for s in results.settings], dtype=object)
+    for row in summary.itertuples():
+        table.loc[TOP_LABELS.get(row.metric, row.metric), row.setting.replace(",", ", ")] = interval_text(
+            row.mean, row.ci_low, row.ci_high, row.n)
+    return table.fillna(NA)
+
+
+def top_of_ranking_caption(table: pd.DataFrame) -> str:
+    """What the rows of :func:`top_of_ranking` mean for a search, for the rows the table has."""
+    parts = []
+    if any(str(i).startswith("top-") for i in table.index):
+        parts.append("top-k precision: the fraction of the supernet's top k% that is in the true top k% "
+                     "(higher is better)")
+    ks = [k for k in (1, 5, 10) if f"BR@{k}%" in table.index]
+    if ks:
+        k = 5 if 5 in ks else ks[0]
+        parts.append(f"BR@{k}%: how close to the best subnet of the pool a search that keeps the supernet's top "
+                     f"{k}% would get (0 = it keeps the best; 0.1 = its best is beaten by 10% of the pool); "
+                     f"WR@{k}%: how bad the worst subnet it keeps can be; lower is better for both "
+                     "(Ning et al., NeurIPS 2021)")
+    if not parts:
+        return ""
+    return "; ".join(parts) + ". Each cell: mean over seeds [95% bootstrap interval]."

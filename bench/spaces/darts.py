@@ -23,7 +23,7 @@ j <= k+1 (it must precede the node). The cell output concatenates states
 2..5 (DARTS ``concat = range(2, 6)``); other concatenations are rejected.
 
 Ops (:data:`OPS`): the DARTS ``PRIMITIVES`` without ``none``, spelled as in
-the DARTS code, the NAS-Bench-301 sample (``shared/data/darts``) and the NDS
+the DARTS code, the NAS-Bench-301 sample (``darts/`` of a data directory) and the NDS
 records. ``none`` (the zero op) is a search-phase candidate that DARTS's
 derivation (``model_search.Network.genotype``) never keeps; it is rejected.
 (The NDS files could not be inspected here; should one hold ``none``, the

@@ -28,7 +28,7 @@ stacks, global average pool, dense classifier with bias. Every convolution is
 bias-free and followed by an affine BN (2 trainable parameters per channel).
 At the benchmark setting (stem 128, 3 stacks of 3 cells, 10 classes) the count
 equals the official ``trainable_parameters`` (``tests/test_spaces_nb101.py``
-checks all 52 records of ``shared/data/nb101/nb101_records.json``).
+checks all 52 records of a data directory's ``nb101/nb101_records.json``, docs/data.md).
 The count depends on the vertex order, not only on the graph: when the
 output's channels do not split evenly, the extra channels go to the first
 vertices feeding the output, so two isomorphic orderings (same hash) can
