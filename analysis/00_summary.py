@@ -12,7 +12,8 @@ from bench.report.results import load_results
 
 results = load_results(RESULTS_DIR, recollect=False)
 effects = summary.paired_effects(results)
-display(Markdown(" ".join(summary.first_page_sentences(effects, results.baseline))))
+base_tau = results.runs.loc[results.runs["setting"] == results.baseline, "kendall_tau"]
+display(Markdown(" ".join(summary.first_page_sentences(effects, results.baseline, baseline_values=base_tau))))
 
 # %% [markdown]
 # ### Each setting's effect on Kendall tau, paired by seed

@@ -141,7 +141,9 @@ def _repository_folders() -> list[Path]:
 def test_readme_layout_names_every_folder():
     readme = (ROOT / "README.md").read_text()
     layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    missing = [str(f) for f in _repository_folders() if f"{f.name}/" not in layout]
+    # a published study's folder (reports/<grid>/) is named by reports/README.md, not the layout
+    folders = [f for f in _repository_folders() if f.parent != Path("reports")]
+    missing = [str(f) for f in folders if f"{f.name}/" not in layout]
     assert not missing, f"README's Layout section does not name {missing}"
 
 

@@ -345,6 +345,8 @@ def test_first_page_with_one_seed_says_there_is_no_interval():
     assert "at least 2 seeds" in sentences[1] and len(sentences) == 2
     # A grid of one setting has nothing to compare.
     assert "single setting" in summary.first_page_sentences(_effects([]), "cosine")[0]
+    spread = summary.first_page_sentences(_effects([]), "cosine", baseline_values=[0.2, 0.4, 0.3])[0]
+    assert "Over its 3 seeds, Kendall tau is 0.300 ± 0.100 (sd; 0.200 to 0.400)." in spread
 
 
 def test_first_page_of_a_real_grid(grid_dir):

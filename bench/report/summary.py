@@ -59,8 +59,21 @@ def _mde_text(value: float) -> str:
     return f"{value:.2f}" if value >= 0.01 or value == 0 else f"{value:.3f}"
 
 
+def _spread_text(values, metric_label: str) -> str:
+    """" Over its n seeds, <metric> is mean ± sd (min to max).", or "" without values."""
+    if values is None:
+        return ""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    if not len(v):
+        return ""
+    if len(v) == 1:
+        return f" With its one seed, {metric_label} is {v.iloc[0]:.3f}."
+    return (f" Over its {len(v)} seeds, {metric_label} is {v.mean():.3f} ± {v.std(ddof=1):.3f} (sd; "
+            f"{v.min():.3f} to {v.max():.3f}).")
+
+
 def first_page_sentences(effects: pd.DataFrame, baseline: str | None, metric_label: str = "Kendall tau",
-                         power: float = 0.80) -> list[str]:
+                         power: float = 0.80, baseline_values=None) -> list[str]:
     """The grid's answer in a few sentences, from :func:`paired_effects` (or a frame with its columns).
 
     ``effects`` needs ``label`` (or ``setting``), ``effect``, ``ci_low``,
@@ -72,7 +85,8 @@ def first_page_sentences(effects: pd.DataFrame, baseline: str | None, metric_lab
     base = (baseline or "the baseline").replace(",", ", ")
     if effects is None or not len(effects):
         return [f"This grid has a single setting ({base}): there is no other setting to compare it with, so it "
-                f"has no effect on {metric_label} to report; its {metric_label} per seed is in the ranking section."]
+                f"has no effect on {metric_label} to report; its {metric_label} per seed is in the ranking section."
+                + _spread_text(baseline_values, metric_label)]
     effects = effects.copy()
     if "label" not in effects:
         effects["label"] = [tables.setting_label(s, baseline) for s in effects["setting"]]
