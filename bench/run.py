@@ -251,6 +251,7 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
         if progress:
             print(f"{final} is already complete; not training again")
         return load_record(final)
+    check_grad_tensor(config, task)
     partial = _prepare_partial(final, config, restart)
 
     train_set, held_out = load_split(task, config.data, data_dir)
@@ -385,10 +386,27 @@ def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str
     return metrics
 
 
+def _collects_gradients(config: RunConfig) -> bool:
+    return config.diagnostics.grad_stats or config.heuristics["sampling"]["name"] == "mgcs"
+
+
+def check_grad_tensor(config: RunConfig, task: Task) -> None:
+    """``diagnostics.grad_tensor`` names a parameter of the supernet (ConfigError naming the allowed ones),
+    checked before the run directory exists so that a fixed config runs without --restart. The supernet
+    built for the check leaves the global random state as it was."""
+    if not _collects_gradients(config):
+        return
+    with torch.random.fork_rng(devices=[]):
+        names = [name for name, _ in build_supernet(config, task).named_parameters()]
+    if config.diagnostics.grad_tensor not in names:
+        raise ConfigError(f"diagnostics.grad_tensor = {config.diagnostics.grad_tensor!r} is not a parameter of "
+                          f"the supernet; allowed: a parameter name, e.g. {', '.join(names[:3])}")
+
+
 def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:
     d = config.diagnostics
     mgcs = config.heuristics["sampling"]["name"] == "mgcs"
-    if d.grad_stats or mgcs:
+    if _collects_gradients(config):
         trainer.grad_stats = GradientStats(trainer.model, d.grad_tensor, d.grad_window, d.grad_interval,
                                            per_cluster=recipe.clusters > 1,
                                            mgcs_epoch=config.train.epochs - 1 if mgcs else None)

@@ -311,3 +311,12 @@ def test_an_unknown_gradient_tensor_is_a_config_error():
     with pytest.raises(ConfigError, match=r"diagnostics.grad_tensor = 'nope' is not a parameter of the supernet; "
                                           r"allowed: a parameter name, e.g. weight, bias"):
         GradientStats(nn.Linear(2, 2), tensor="nope")
+
+
+def test_an_unknown_gradient_tensor_is_refused_before_the_run_directory_exists(tmp_path):
+    out = tmp_path / "run"
+    argv = ["run", "--set", "diagnostics.grad_tensor=nope", "--set", "train.epochs=1", "--set", "supernet.C=4",
+            "--set", "eval.pool_size=5", "--out", out]
+    code, _, err = run_cli(*argv)
+    assert code == 2 and "diagnostics.grad_tensor = 'nope' is not a parameter" in one_error_line(err)
+    assert not out.exists() and not (tmp_path / "run.partial").exists()  # so the fixed command needs no --restart
