@@ -85,16 +85,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.config import EvalConfig
 from bench.data import DeviceBatches
 from bench.evaluate import recalibrate_bn
 from bench.precision import autocast
 
-SCORINGS = ("full", "adaptive")
-
-# Defaults of the eval.adaptive_* keys (tuned offline: scripts/adaptive_scoring_check.py).
-DEFAULT_FIRST = 500
-DEFAULT_CONFIDENCE = 0.95
-DEFAULT_TOLERANCE = 2.0
+# The defaults of the eval.adaptive_* keys (tuned offline: scripts/adaptive_scoring_check.py), from the schema.
+_EVAL = EvalConfig()
+DEFAULT_FIRST = _EVAL.adaptive_first
+DEFAULT_CONFIDENCE = _EVAL.adaptive_confidence
+DEFAULT_TOLERANCE = _EVAL.adaptive_tolerance
 
 
 @dataclass(frozen=True)

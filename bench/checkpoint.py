@@ -120,8 +120,8 @@ def spares(path: Path) -> tuple[Path, Path, Path]:
 
 def discard(path: Path) -> None:
     """Remove a checkpoint and its spares."""
-    for p in (path, *spares(path)):
-        p.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    discard_spares(path)
 
 
 def discard_spares(path: Path) -> None:

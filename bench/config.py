@@ -227,12 +227,14 @@ def yaml_problem(exc: yaml.YAMLError, one_line: bool = False) -> str:
     mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
     if mark is None or problem is None:
         return f"({' '.join(str(exc).split())})"
-    where = f"column {mark.column + 1}" if one_line else f"line {mark.line + 1}, column {mark.column + 1}"
+
+    def where(m) -> str:
+        return f"column {m.column + 1}" if one_line else f"line {m.line + 1}, column {m.column + 1}"
+
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and start is not None and (start.line, start.column) != (mark.line, mark.column):
-        begun = f"column {start.column + 1}" if one_line else f"line {start.line + 1}, column {start.column + 1}"
-        context = f"{context} that starts at {begun}"
-    return f"at {where}: {problem}" + (f" ({context})" if context else "")
+        context = f"{context} that starts at {where(start)}"
+    return f"at {where(mark)}: {problem}" + (f" ({context})" if context else "")
 
 
 def _yaml_example(key: str, value: str) -> str:

@@ -133,15 +133,11 @@ class NShotRun:
 
     ``build_model()`` returns a freshly initialized supernet on the device;
     ``build_recipe(epochs)`` the run's recipe for a schedule of ``epochs``;
-    ``run_key`` names the run in its checkpoints (default: the config's hash).
+    ``run_key`` names the run in its checkpoints (the run's config hash).
     """
 
     def __init__(self, config, batches, run_dir: Path, build_model: Callable[[], nn.Module],
-                 build_recipe: Callable[[int], Recipe], progress: bool = True, run_key: str | None = None):
-        if run_key is None:
-            from bench.run import config_hash  # bench.run imports this module
-
-            run_key = config_hash(config)
+                 build_recipe: Callable[[int], Recipe], progress: bool = True, *, run_key: str):
         self.run_key = run_key
         self.config = config
         self.partition = config.heuristics["partition"]

@@ -44,7 +44,7 @@ from bench.config import load_config
 from bench.data import DeviceBatches, ImageSet
 from bench.evaluate import score_pool
 from bench.heuristics.recipe import build_recipe
-from bench.perf_ceiling import conv_rate, matmul_rate, train_flops_per_image
+from bench.perf_ceiling import conv_rate, matmul_rate, sync, train_flops_per_image
 from bench.precision import PRECISIONS, autocast
 from bench.run import attach_diagnostics, resolve_device
 from bench.spaces import nb201 as space
@@ -119,30 +119,25 @@ def synthetic_images(n: int, size: int = 32, channels: int = 3, seed: int = 0) -
     return ImageSet(images, labels, tuple(str(i) for i in range(10)), "synthetic")
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _time_loop(trainer: Trainer, epoch: int, device: torch.device) -> tuple[float, int]:
     """(seconds, images trained) of one epoch of the full loop."""
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     record = trainer.train_epoch(epoch)
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start, record.images
 
 
 def _time_bare(model: nn.Module, batches: list, archs: list, device: torch.device, precision: str = "fp32") -> float:
     loss_fn = nn.CrossEntropyLoss()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for (x, y), arch in zip(batches, archs):
         model.zero_grad(set_to_none=True)
         with autocast(device, precision):
             loss = loss_fn(model(x, arch), y)
         loss.backward()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start
 
 
@@ -213,10 +208,10 @@ def _score_rate(model: nn.Module, dev: torch.device, subnets: int, images: int, 
     held_out = DeviceBatches(synthetic_images(images, seed=seed + 1), 256, dev, augment=False, shuffle=False,
                              drop_last=False)
     pool = space.sample_archs(subnets, seed=seed)
-    _sync(dev)
+    sync(dev)
     start = time.perf_counter()
     score_pool(model, pool, held_out, progress=False, precision=precision)
-    _sync(dev)
+    sync(dev)
     return subnets * images / (time.perf_counter() - start)
 
 

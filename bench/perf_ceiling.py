@@ -12,7 +12,7 @@ activations; backward to the weights), so
 The executed subnet is the sampled one with the ops the supernet skips
 removed: an op whose input node receives nothing (every edge into it is
 ``none`` or itself skipped) does not run (:class:`bench.supernets.nb201.Cell`),
-so it is counted as ``none`` (:func:`executed_arch`). The x3 is the usual
+so it is counted as ``none`` (:func:`bench.spaces.nb201.executed_arch`). The x3 is the usual
 convention; the stem's backward to the input image, which autograd does not
 compute, is counted all the same (under 1% of the total at C=16, N=5).
 
@@ -26,8 +26,7 @@ forward + backward to input and weights (3 x 2 x MACs FLOPs per call).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -37,22 +36,10 @@ from bench.spaces import nb201 as space
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def executed_arch(arch: space.Arch) -> space.Arch:
-    """``arch`` with every op whose input node is empty replaced by ``none``: what the supernet runs."""
-    ops = list(arch.ops)
-    nonempty = {0}
-    for e, (to_node, from_node) in enumerate(space.EDGES):  # ordered by destination node
-        if from_node not in nonempty:
-            ops[e] = space.NONE
-        elif ops[e] != space.NONE:
-            nonempty.add(to_node)
-    return space.Arch(tuple(ops))
-
-
 def subnet_macs(arch: space.Arch, C: int, N: int, input_size: int = 32, num_classes: int = 10,
                 in_channels: int = 3) -> int:
     """Multiply-accumulates of one image's forward pass through the executed subnet of ``arch``."""
-    return space.complexity(executed_arch(arch), C=C, N=N, num_classes=num_classes, input_size=input_size,
+    return space.complexity(space.executed_arch(arch), C=C, N=N, num_classes=num_classes, input_size=input_size,
                             in_channels=in_channels).flops
 
 
@@ -68,7 +55,8 @@ def conv_train_flops(batch: int, channels: int, size: int, kernel: int = 3) -> f
     return 6.0 * batch * channels * channels * kernel * kernel * size * size
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a timer reads the work done (a no-op on the CPU)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -79,12 +67,12 @@ def _rate(fn: Callable[[], None], flops: float, device: torch.device, repeats: i
     rates = []
     for _ in range(repeats):
         calls = 0
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         while True:
             fn()
             calls += 1
-            _sync(device)
+            sync(device)
             seconds = time.perf_counter() - start
             if seconds >= min_seconds:
                 break
@@ -118,25 +106,3 @@ def conv_rate(batch: int, channels: int, size: int, precision: str, device: torc
         F.conv2d(x, w, padding=1).backward(grad)
 
     return _rate(step, conv_train_flops(batch, channels, size), device, repeats, min_seconds)
-
-
-@dataclass
-class Ceiling:
-    """Attainable FLOP/s per kernel and precision (lists over repeats)."""
-
-    matmul_n: int
-    conv_shape: tuple[int, int, int]  # (batch, channels, size)
-    matmul: dict[str, list[float]]
-    conv: dict[str, list[float]]
-
-
-def measure_ceiling(precisions: Sequence[str], batch: int, channels: int, size: int, device: torch.device,
-                    matmul_n: int = 2048, repeats: int = 3, min_seconds: float = 0.3) -> Ceiling:
-    """Matmul and conv FLOP/s in each precision, alternating per repeat so that load drift hits both alike."""
-    matmul = {p: [] for p in precisions}
-    conv = {p: [] for p in precisions}
-    for _ in range(repeats):
-        for p in precisions:
-            matmul[p] += matmul_rate(matmul_n, p, device, 1, min_seconds)
-            conv[p] += conv_rate(batch, channels, size, p, device, 1, min_seconds)
-    return Ceiling(matmul_n, (batch, channels, size), matmul, conv)

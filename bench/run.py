@@ -54,7 +54,7 @@ from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics.partition import is_split
 from bench.heuristics.recipe import build_recipe, restrict_to_leaf
-from bench.metrics.gradients import GradientStats
+from bench.metrics.gradients import GradientStats, require_parameter
 from bench.metrics import (
     complexity_bias,
     complexity_bias_matched,
@@ -398,9 +398,7 @@ def check_grad_tensor(config: RunConfig, task: Task) -> None:
         return
     with torch.random.fork_rng(devices=[]):
         names = [name for name, _ in build_supernet(config, task).named_parameters()]
-    if config.diagnostics.grad_tensor not in names:
-        raise ConfigError(f"diagnostics.grad_tensor = {config.diagnostics.grad_tensor!r} is not a parameter of "
-                          f"the supernet; allowed: a parameter name, e.g. {', '.join(names[:3])}")
+    require_parameter(config.diagnostics.grad_tensor, names)
 
 
 def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:

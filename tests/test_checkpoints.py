@@ -478,3 +478,11 @@ def test_the_grid_worker_knows_the_checkpoint_files():
 
     path = Path("checkpoint.pt")
     assert set(CHECKPOINT_FILES) == {p.name for p in (path, *checkpoint.spares(path))}
+
+
+def test_the_grid_worker_names_every_file_a_checkpoint_keeps_beside_it():
+    """The worker lists them without importing bench.checkpoint (torch): the two lists must not drift apart."""
+    from bench.grid.worker import CHECKPOINT_FILE, CHECKPOINT_FILES
+
+    path = Path(CHECKPOINT_FILE)
+    assert set(CHECKPOINT_FILES) == {path.name, *(p.name for p in checkpoint.spares(path))}

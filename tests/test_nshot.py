@@ -96,7 +96,7 @@ def test_few_shot_on_a_given_edge_makes_one_leaf_per_op_and_scores_each_subnet_w
 def test_score_routes_every_subnet_to_the_model_of_its_leaf(tmp_path):
     config = load_config(None, TINY + ["heuristics.partition.name=few-shot", "heuristics.partition.edge=0"])
     run = NShotRun(config, batches=[None] * 4, run_dir=tmp_path, build_model=None, build_recipe=None,
-                   progress=False)
+                   progress=False, run_key="routing")
     leaves = root_leaf().split(0, [(op,) for op in space.OPS])
     from bench.splitting import SplitEvent
 

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from bench.perf import VARIANTS, format_report, measure
-from bench.perf_ceiling import conv_train_flops, executed_arch, subnet_macs, train_flops_per_image
+from bench.perf_ceiling import conv_train_flops, subnet_macs, train_flops_per_image
+from bench.spaces.nb201 import executed_arch
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Supernet
 

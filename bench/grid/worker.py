@@ -38,6 +38,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.errors import BenchError
+
 SCRATCH_ENV = "BENCH_SCRATCH_DIR"
 CHECKPOINT_FILE = "checkpoint.pt"
 # The files bench.checkpoint keeps beside it (not imported: it loads torch); never returned to the client.
@@ -172,8 +174,6 @@ def run_task(task: RunTask) -> RunOutcome:
 
 def _failure(exc: Exception) -> tuple[str, str | None]:
     """(message, traceback) of a failed run: a user-fixable error is its one line, with a grid's fix."""
-    from bench.errors import BenchError
-
     if not isinstance(exc, BenchError):
         return str(exc), traceback.format_exc()
     from bench.checkpoint import CheckpointError

@@ -55,6 +55,14 @@ def window_std(grads: Sequence[torch.Tensor]) -> float:
     return float(stacked.std(dim=0, unbiased=True).mean())
 
 
+def require_parameter(tensor: str, names: list[str]) -> None:
+    """``tensor`` is one of the supernet's parameter ``names``. The name comes from the config
+    (``diagnostics.grad_tensor``): a user's input, so a ConfigError naming a few allowed ones."""
+    if tensor not in names:
+        raise ConfigError(f"diagnostics.grad_tensor = {tensor!r} is not a parameter of the supernet; allowed: "
+                          f"a parameter name, e.g. {', '.join(names[:3])}")
+
+
 class GradientStats:
     """Collects the windowed gradient std and successive cosine per stream, and MGCS when asked.
 
@@ -66,10 +74,7 @@ class GradientStats:
     def __init__(self, model: nn.Module, tensor: str = DEFAULT_TENSOR, window: int = 20, interval: int = 1,
                  per_cluster: bool = False, mgcs_epoch: int | None = None):
         params = dict(model.named_parameters())
-        if tensor not in params:
-            # The name comes from the config (diagnostics.grad_tensor): a user's input, so a ConfigError.
-            raise ConfigError(f"diagnostics.grad_tensor = {tensor!r} is not a parameter of the supernet; allowed: "
-                              f"a parameter name, e.g. {', '.join(list(params)[:3])}")
+        require_parameter(tensor, list(params))
         self.param = params[tensor]
         self.window = window
         self.interval = interval

@@ -67,9 +67,9 @@ RANK_AT_K_FRACTIONS = {0.01: "1pct", 0.05: "5pct", 0.10: "10pct"}
 # -- input checks ---------------------------------------------------------------
 
 
-def _pair(scores, truth) -> tuple[np.ndarray, np.ndarray]:
-    s = finite_vector(scores, "scores", min_len=2)
-    t = finite_vector(truth, "truth", min_len=2)
+def _pair(scores, truth, min_len: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    s = finite_vector(scores, "scores", min_len=min_len)
+    t = finite_vector(truth, "truth", min_len=min_len)
     if s.size != t.size:
         raise ValueError(f"scores and truth must have the same length, got {s.size} and {t.size}")
     return s, t
@@ -280,10 +280,7 @@ def true_normalized_rank(truth) -> np.ndarray:
 
 
 def _predicted_top_ranks(scores, truth, k) -> np.ndarray:
-    s = finite_vector(scores, "scores", min_len=1)
-    t = finite_vector(truth, "truth", min_len=1)
-    if s.size != t.size:
-        raise ValueError(f"scores and truth must have the same length, got {s.size} and {t.size}")
+    s, t = _pair(scores, truth, min_len=1)  # one subnet is a pool too: its own best and worst
     return true_normalized_rank(t)[_top(s, top_fraction_count(s.size, k))]
 
 

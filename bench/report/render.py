@@ -23,6 +23,7 @@ is left. Then it is exported:
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 import time
 import warnings
@@ -320,7 +321,7 @@ def wide_tables(document, tolerance: float = 1.0) -> list[int]:
 
 def narrowed(html: str, tables: list[int]) -> str:
     """``html`` with the ``<table>`` elements at ``tables`` marked to break their words anywhere."""
-    chosen, count = set(tables), iter(range(10**9))
+    chosen, count = set(tables), itertools.count()
     return re.sub(r"<table\b", lambda m: '<table data-print="narrow"' if next(count) in chosen else m.group(0), html)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics.power import minimum_detectable_difference, seeds_needed
+from bench.metrics.ranking import RANK_AT_K_FRACTIONS
 from bench.metrics.uncertainty import paired_difference, seed_summary
 from bench.report.paper_numbers import PAPER_VALUES, matches
 from bench.report.results import BIAS_METRICS, RANKING_METRICS, Results
@@ -51,9 +52,9 @@ MEANINGS = {
     "grad_cos_successive_within_clusters": "cosine of successive gradients within MS clusters",
     "top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
 }
-for _k in (1, 5, 10):
-    MEANINGS[f"best_rank_at_{_k}pct"] = f"best true normalized rank among the supernet's top {_k}% (0 = best)"
-    MEANINGS[f"worst_rank_at_{_k}pct"] = f"worst true normalized rank among the supernet's top {_k}%"
+for _k, _suffix in RANK_AT_K_FRACTIONS.items():
+    MEANINGS[f"best_rank_at_{_suffix}"] = f"best true normalized rank among the supernet's top {_k:.0%} (0 = best)"
+    MEANINGS[f"worst_rank_at_{_suffix}"] = f"worst true normalized rank among the supernet's top {_k:.0%}"
 
 
 def long_summary(results: Results, metrics: list[str]) -> pd.DataFrame:
@@ -269,14 +270,14 @@ OVERVIEW_LEGEND = (
 
 
 def _yes_no(flag, n) -> str:
-    if n is None or (isinstance(n, float) and math.isnan(n)) or int(n) < 2:
+    if _missing(n) or int(n) < 2:
         return NA
     return "yes" if bool(flag) else "no"
 
 
 def fmt_number(value, digits: int = 3) -> str:
     """A number as a table prints it: ``digits`` decimals, integers as such, ``n/a`` for NaN or None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return NA
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
@@ -302,16 +303,16 @@ def signed(value: float, digits: int = 2) -> str:
 
 def effect_text(effect, ci_low, ci_high, n, digits: int = 2) -> str:
     """``+0.05 [+0.01, +0.09]``, or ``+0.05 (1 seed, no interval)``, or ``n/a``."""
-    if effect is None or (isinstance(effect, float) and math.isnan(effect)):
+    if _missing(effect):
         return NA
-    if n is None or (isinstance(n, float) and math.isnan(n)) or int(n) < 2 or math.isnan(ci_low):
+    if _missing(n) or int(n) < 2 or math.isnan(ci_low):
         return f"{signed(effect, digits)} (1 seed, no interval)"
     return f"{signed(effect, digits)} [{signed(ci_low, digits)}, {signed(ci_high, digits)}]"
 
 
 def interval_text(mean, ci_low, ci_high, n, digits: int = 3) -> str:
     """``0.123 [0.100, 0.150]`` (mean and interval over seeds), ``0.123 (1 seed)``, or ``n/a``."""
-    if n is None or mean is None or (isinstance(mean, float) and math.isnan(mean)) or int(n) == 0:
+    if n is None or _missing(mean) or int(n) == 0:
         return NA
     if int(n) < 2:
         return f"{mean:.{digits}f} (1 seed)"
@@ -389,9 +390,8 @@ def paper_comparison_for_reading(comparison: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 # Top of the ranking: what a search that keeps the supernet's best-scored subnets would get.
-TOP_OF_RANKING = ["top_5pct_precision", "top_10pct_precision",
-                  "best_rank_at_1pct", "worst_rank_at_1pct", "best_rank_at_5pct", "worst_rank_at_5pct",
-                  "best_rank_at_10pct", "worst_rank_at_10pct"]
+TOP_OF_RANKING = ["top_5pct_precision", "top_10pct_precision"] + [
+    f"{bound}_rank_at_{suffix}" for suffix in RANK_AT_K_FRACTIONS.values() for bound in ("best", "worst")]
 TOP_LABELS = {"top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
               **{m: SHORT_LABELS[m] for m in TOP_OF_RANKING[2:]}}
 

@@ -149,18 +149,33 @@ def arch_from_code(code: int) -> Arch:
     return Arch.from_indices(reversed(digits))
 
 
+def _walk(arch: Arch) -> tuple[set[int], tuple[str, ...]]:
+    """The nodes reachable from the input (node 0), and the ops with those of unreachable nodes set to none.
+
+    Only ``none`` cuts an edge; every other op passes information. EDGES is
+    ordered by destination node, so one pass suffices.
+    """
+    reachable, ops = {0}, list(arch.ops)
+    for e, ((to_node, from_node), op) in enumerate(zip(EDGES, arch.ops)):
+        if from_node not in reachable:
+            ops[e] = NONE
+        elif op != NONE:
+            reachable.add(to_node)
+    return reachable, tuple(ops)
+
+
 def is_degenerate(arch: Arch) -> bool:
     """True when the cell's output (node 3) is not reachable from its input (node 0).
 
-    Only ``none`` cuts an edge; every other op passes information. Such cells
-    output zeros, and the benchmark records chance-level accuracy for them.
+    Such cells output zeros, and the benchmark records chance-level accuracy for them.
     """
-    reachable = {0}
-    for (to_node, from_node), op in zip(EDGES, arch.ops):
-        # EDGES is ordered by destination node, so one pass suffices.
-        if op != NONE and from_node in reachable:
-            reachable.add(to_node)
-    return NUM_NODES - 1 not in reachable
+    return NUM_NODES - 1 not in _walk(arch)[0]
+
+
+def executed_arch(arch: Arch) -> Arch:
+    """``arch`` with every op whose input node is unreachable replaced by ``none``: what a supernet runs
+    (:class:`bench.supernets.nb201.Cell` skips an op whose input node received nothing)."""
+    return Arch(_walk(arch)[1])
 
 
 # ---------------------------------------------------------------------------
