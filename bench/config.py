@@ -123,6 +123,9 @@ class EvalConfig:
     adaptive_tolerance: float = option(2.0, "adaptive scoring: indifference zone in accuracy points: neighbours "
                                        "whose difference is known to within it are not scored further (0: none)",
                                        low=0.0)
+    average_last: int = option(0, "our addition, beside the papers' estimator: also score the pool after each of "
+                               "the last k epochs and rank subnets by their mean score over those k (the "
+                               "*_averaged metrics; 0: off; one-shot runs with full scoring only)", low=0)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,19 @@ class DiagnosticsConfig:
 
 
 @dataclass(frozen=True)
+class SeedConfig:
+    """Seed streams that can be varied one at a time (null: the run's seed; see bench.seeds)."""
+
+    init: Union[int, None] = option(None, "seed of the supernet's weight initialization (null: seed)", low=0)
+    data: Union[int, None] = option(None, "seed of the batch order, augmentation and drop-path masks "
+                                    "(null: seed)", low=0)
+    sampling: Union[int, None] = option(None, "seed of the subnets each step trains (null: seed)", low=0)
+    eval_images: Union[int, None] = option(None, "seed of a random draw of the data.eval_images scoring images "
+                                           "from the held-out part (null: its first data.eval_images, the same "
+                                           "for every run)", low=0)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One experiment: train a supernet, score its subnets, compare with the ground truth.
 
@@ -150,12 +166,14 @@ class RunConfig:
     """
 
     name: str = option("run", "a label for the run")
-    seed: int = option(0, "seed of weight initialization, subnet sampling and augmentation", low=0)
+    seed: int = option(0, "seed of weight initialization, subnet sampling and augmentation (each can be set "
+                       "apart in the seeds section)", low=0)
     data: DataConfig = section(DataConfig)
     supernet: SupernetConfig = section(SupernetConfig)
     train: TrainConfig = section(TrainConfig)
     eval: EvalConfig = section(EvalConfig)
     diagnostics: DiagnosticsConfig = section(DiagnosticsConfig)
+    seeds: SeedConfig = section(SeedConfig)
     heuristics: dict = field(default_factory=default_selection, metadata={
         "help": "one registered heuristic per slot of the training recipe (bench heuristics lists them)",
         "validator": validate_selection})
@@ -325,6 +343,24 @@ def check_consistency(config: RunConfig) -> None:
                           "is undefined); set train.nesterov=false or a momentum > 0")
     check_space_options(config)
     check_rules(config.heuristics, config)
+    check_averaging(config)
+
+
+def check_averaging(config: RunConfig) -> None:
+    """``eval.average_last`` scores one supernet, fully, within the epochs it trains."""
+    k = config.eval.average_last
+    if k == 0:
+        return
+    if k > config.train.epochs:
+        raise ConfigError(f"eval.average_last = {k} exceeds train.epochs = {config.train.epochs}; allowed: "
+                          f"0 to {config.train.epochs}")
+    if config.eval.scoring != "full":
+        raise ConfigError(f"eval.average_last = {k} needs eval.scoring = 'full' (an average of adaptive scores "
+                          "would mix image counts); set eval.average_last=0 or eval.scoring=full")
+    if config.heuristics["partition"]["name"] != "one-shot":
+        raise ConfigError(f"eval.average_last = {k} averages one supernet's scores; a split run "
+                          f"(heuristics.partition = {config.heuristics['partition']['name']!r}) scores each subnet "
+                          "with its leaf at the end only; set eval.average_last=0")
 
 
 NB101_MIN_C = 5  # interior vertices that may feed an NB101 cell's output

@@ -108,15 +108,25 @@ class RankingProbe:
     def __call__(self, model: nn.Module) -> dict[str, float]:
         from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
 
-        buffers = {name: b.clone() for name, b in model.named_buffers()}
-        rng_state = torch.get_rng_state()
-        was_training = model.training
-        scores = score_pool(model, self.pool, self.eval_batches, self.recalibration_batches, self.train_batches,
-                            progress=False, precision=self.precision)
-        with torch.no_grad():
-            for name, b in model.named_buffers():
-                b.copy_(buffers[name])
-        torch.set_rng_state(rng_state)
-        model.train(was_training)
+        scores = score_between_epochs(model, self.pool, self.eval_batches, self.recalibration_batches,
+                                      self.train_batches, self.precision)
         return {"kendall_tau": kendall_tau(scores, self.truth),
                 "sparse_kendall_tau": sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}
+
+
+def score_between_epochs(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+                         recalibration_batches: int, train_batches: DeviceBatches,
+                         precision: str = "fp32") -> np.ndarray:
+    """:func:`score_pool` without touching what training reads later: buffers (BN recalibration rewrites
+    running statistics), the global torch generator and the train/eval mode are restored afterwards."""
+    buffers = {name: b.clone() for name, b in model.named_buffers()}
+    rng_state = torch.get_rng_state()
+    was_training = model.training
+    scores = score_pool(model, pool, eval_batches, recalibration_batches, train_batches, progress=False,
+                        precision=precision)
+    with torch.no_grad():
+        for name, b in model.named_buffers():
+            b.copy_(buffers[name])
+    torch.set_rng_state(rng_state)
+    model.train(was_training)
+    return scores

@@ -49,6 +49,7 @@ from torch import nn
 from bench import checkpoint
 from bench.heuristics.recipe import Recipe, restrict_to_leaf
 from bench.metrics.gradients import leaf_gm_score_matrices
+from bench.seeds import seed_streams
 from bench.spaces import nb201 as space
 from bench.splitting import (
     Leaf,
@@ -186,8 +187,8 @@ class NShotRun:
     def _train(self, node: Node) -> nn.Module:
         """Train one node to ``node.stop`` (resuming where it was killed); its model after training."""
         node_dir = self._dir(node)
-        seed = node_seed(self.config.seed, node.level, node.leaf)
-        torch.manual_seed(seed)
+        streams = seed_streams(self.config)
+        torch.manual_seed(node_seed(streams.init, node.level, node.leaf))
         model = self.build_model()
         end = node_dir / END_STATE
         done = checkpoint.load(end, self._identity(model, node_dir.name), _device(model))
@@ -197,7 +198,9 @@ class NShotRun:
         node_dir.mkdir(parents=True, exist_ok=True)
         recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf, node.leaf.split_edges(self.root))
         train_config = dataclasses.replace(self.config.train, epochs=node.path_epochs)
-        trainer = Trainer(model, self.batches, train_config, recipe, seed=seed, checkpoint_dir=node_dir,
+        trainer = Trainer(model, self.batches, train_config, recipe,
+                          seed=node_seed(streams.sampling, node.level, node.leaf),
+                          data_seed=node_seed(streams.data, node.level, node.leaf), checkpoint_dir=node_dir,
                           progress=self.progress, run_key=self._key(node_dir.name))
         if not trainer.try_resume():
             self._inherit(trainer, node)

@@ -50,6 +50,7 @@ from bench.adaptive import score_pool_adaptive
 from bench.config import ConfigError, RunConfig, to_dict, to_yaml
 from bench.data import DeviceBatches
 from bench.environment import environment_info
+from bench.estimators import EpochAveragedScores
 from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics.partition import is_split
@@ -69,6 +70,7 @@ from bench.supernets.darts import DARTSSupernet
 from bench.supernets.nb101 import NB101Supernet
 from bench.supernets.nb201 import BNConfig, NB201Supernet
 from bench.searchspaces import get_space, standalone_setting
+from bench.seeds import seed_streams
 from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
 from bench.train import CHECKPOINT_NAME, Trainer
 
@@ -81,7 +83,8 @@ PARTIAL_SUFFIX = ".partial"
 _LATER_KEYS = {("supernet", "op_set"): "all", ("supernet", "channels"): "dynamic", ("eval", "top_sample"): 0,
                ("data", "resolution"): None, ("train", "precision"): "fp32", ("eval", "scoring"): "full",
                ("eval", "adaptive_first"): 500, ("eval", "adaptive_confidence"): 0.95,
-               ("eval", "adaptive_tolerance"): 2.0}
+               ("eval", "adaptive_tolerance"): 2.0, ("eval", "average_last"): 0, ("seeds", "init"): None,
+               ("seeds", "data"): None, ("seeds", "sampling"): None, ("seeds", "eval_images"): None}
 
 
 def config_hash(config: RunConfig) -> str:
@@ -94,6 +97,8 @@ def config_hash(config: RunConfig) -> str:
     for (section, name), old_value in _LATER_KEYS.items():
         if values[section][name] == old_value:
             values[section].pop(name)
+    if not values["seeds"]:
+        values.pop("seeds")  # a section added later, left at its defaults
     if values["heuristics"]["partition"] == {"name": "one-shot"}:
         values["heuristics"].pop("partition")
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
@@ -254,11 +259,12 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     check_grad_tensor(config, task)
     partial = _prepare_partial(final, config, restart)
 
-    train_set, held_out = load_split(task, config.data, data_dir)
+    streams = seed_streams(config)
+    train_set, held_out = load_split(task, config.data, data_dir, streams.eval_images)
     batches = DeviceBatches(train_set, config.train.batch_size, device, augment=config.data.augment,
                             pad=crop_padding(task, config.data),
                             flip=task.default_flip if config.data.flip is None else config.data.flip,
-                            seed=config.seed)
+                            seed=streams.data)
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
                                  drop_last=False, mean=batches.mean, std=batches.std)
     archs = benchmark.archs(pool)
@@ -283,10 +289,14 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                           precision=config.train.precision)
 
     training = _train_split if is_split(config.heuristics) else _train_one_shot
+    averager = (EpochAveragedScores(config.eval.average_last, config.train.epochs, archs, eval_batches,
+                                    recalibration, batches, config.train.precision)
+                if config.eval.average_last > 0 else None)
 
     def train():
         return training(config, task, device, batches, partial, progress,
-                        ranking=(archs, truth, eval_batches, recalibration))
+                        ranking=(archs, truth, eval_batches, recalibration),
+                        callbacks=[averager] if averager is not None else [])
 
     try:
         scorer, history, budget = train()
@@ -310,8 +320,12 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
         frame["leaf"] = leaves
     if config.eval.scoring == "adaptive":
         frame["images"] = images
+    if averager is not None:
+        frame["supernet_accuracy_averaged"] = averager.averaged(scores)
     frame.to_csv(partial / "scores.csv", index=False)
     metrics = compute_metrics(frame, config, table, column)
+    if averager is not None:
+        metrics.update(averaged_metrics(frame, config, table, column))
     metrics.update(score_images=int(sum(images)), score_images_full=len(archs) * eval_batches.num_images)
     if tops:
         metrics.update(score_top_pools(tops, scorer, score, benchmark, column, config.supernet.space, setting,
@@ -324,15 +338,21 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     return RunRecord(final, metrics)
 
 
-def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking):
-    """Train one supernet; (scorer, history, budget) where ``scorer(archs, score)`` -> (scores, None)."""
-    torch.manual_seed(config.seed)
+def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking,
+                    callbacks=()):
+    """Train one supernet; (scorer, history, budget) where ``scorer(archs, score)`` -> (scores, None).
+
+    ``callbacks``: trainer plug-ins (:class:`bench.train.Callback`), such as the estimators of
+    :mod:`bench.estimators`."""
+    streams = seed_streams(config)
+    torch.manual_seed(streams.init)
     model = build_supernet(config, task).to(device)
     recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
     if config.supernet.op_set != "all":
         recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)), ())
-    trainer = Trainer(model, batches, config.train, recipe, seed=config.seed, checkpoint_dir=partial,
-                      progress=progress, run_key=config_hash(config))
+    trainer = Trainer(model, batches, config.train, recipe, seed=streams.sampling, data_seed=streams.data,
+                      checkpoint_dir=partial, progress=progress, run_key=config_hash(config),
+                      callbacks=callbacks)
     attach_diagnostics(trainer, config, recipe)
     if config.eval.track_every > 0:
         archs, truth, eval_batches, recalibration = ranking
@@ -349,8 +369,10 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     return (lambda archs, score: (score(model, archs), None)), pd.DataFrame([vars(r) for r in history]), budget
 
 
-def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking):
-    """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``."""
+def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking,
+                 callbacks=()):
+    """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``
+    (no callbacks: the config check refuses estimators on split runs)."""
     standalone = standalone_setting(config.supernet.space, task)
 
     def recipe_for(epochs: int):
@@ -469,6 +491,19 @@ def compute_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthTa
         pool_size=len(frame),
     )
     return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
+
+
+AVERAGED_KEYS = ("kendall_tau", "sparse_kendall_tau", "spearman", "best_rank_at_5pct", "worst_rank_at_5pct")
+
+
+def averaged_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthTable, column: str) -> dict:
+    """The ranking metrics of the scores averaged over the last epochs (:mod:`bench.estimators`), suffixed
+    ``_averaged``, with the number of epochs averaged."""
+    averaged = frame.assign(supernet_accuracy=frame["supernet_accuracy_averaged"])
+    metrics = compute_metrics(averaged, config, table, column)
+    out = {f"{key}_averaged": metrics[key] for key in AVERAGED_KEYS}
+    out["averaged_epochs"] = config.eval.average_last
+    return out
 
 
 def _publish(partial: Path, final: Path) -> None:

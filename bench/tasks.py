@@ -33,6 +33,7 @@ from bench.groundtruth.nb101 import DEFAULT_COLUMN as NB101_COLUMN
 from bench.groundtruth.nb101 import load_nb101, read_cells_json
 from bench.groundtruth.nb201 import default_table_path, load_nb201_csv
 from bench.searchspaces import parse_keys, require_ground_truth
+from bench.seeds import pick_eval_images
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,11 @@ def crop_padding(task: Task, config: DataConfig) -> int:
     return max(1, round(task.default_pad * config.resolution / task.standalone.input_size))
 
 
-def load_split(task: Task, config: DataConfig, data_dir: Path | None) -> tuple[ImageSet, ImageSet]:
-    """(supernet-training part, held-out part) of the task's training set, split with ``config.split_seed``."""
+def load_split(task: Task, config: DataConfig, data_dir: Path | None,
+               eval_images_seed: int | None = None) -> tuple[ImageSet, ImageSet]:
+    """(supernet-training part, held-out part) of the task's training set, split with ``config.split_seed``;
+    the held-out part keeps ``config.eval_images`` of its images, the first or a draw with ``eval_images_seed``
+    (:func:`bench.seeds.pick_eval_images`)."""
     full = load_digits() if task.dataset == "digits" else load_cifar10(data_dir / "cifar10", "train")
     train_size, valid_size = config.train_size, config.valid_size
     if train_size is None and valid_size is None:
@@ -121,7 +125,7 @@ def load_split(task: Task, config: DataConfig, data_dir: Path | None) -> tuple[I
         if config.eval_images > len(valid_idx):
             raise DataError(f"data.eval_images = {config.eval_images} exceeds the held-out part "
                             f"({len(valid_idx)} images)")
-        valid_idx = valid_idx[: config.eval_images]
+        valid_idx = pick_eval_images(valid_idx, config.eval_images, eval_images_seed)
     train, held_out = full.subset(train_idx), full.subset(valid_idx)
     if config.resolution is not None:
         train, held_out = train.downsampled(config.resolution), held_out.downsampled(config.resolution)

@@ -22,6 +22,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +54,23 @@ def make_optimizer(model: nn.Module, config: TrainConfig, recipe: Recipe) -> Clu
                         weight_decay=config.weight_decay, clusters=recipe.clusters, unused=recipe.unused)
 
 
+class Callback(Protocol):
+    """A plug-in of the loop, passed to the :class:`Trainer`: called after every epoch's training, before the
+    epoch's checkpoint, which saves its state (so a resumed run's plug-ins continue where they were).
+
+    It must leave the training as it found it (weights, buffers, the global torch generator): a run with a
+    callback trains exactly as one without it.
+    """
+
+    name: str  # the key of its state in the checkpoint
+
+    def on_epoch_end(self, trainer: "Trainer", epochs_done: int) -> None: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
 @dataclass
 class EpochRecord:
     epoch: int
@@ -78,12 +96,18 @@ class Trainer:
     """Owns the loop: setup, epochs of steps planned by the recipe, a checkpoint after each epoch."""
 
     def __init__(self, model: nn.Module, batches: DeviceBatches, config: TrainConfig, recipe: Recipe, seed: int,
-                 checkpoint_dir: Path | None = None, progress: bool = True, run_key: str = ""):
+                 checkpoint_dir: Path | None = None, progress: bool = True, run_key: str = "",
+                 data_seed: int | None = None, callbacks: Sequence[Callback] = ()):
         self.model = model
         self.batches = batches
         self.config = config
         self.recipe = recipe
-        self.seed = seed
+        self.seed = seed  # the subnet-sampling stream (and the GM probe's paths)
+        self.data_seed = seed if data_seed is None else data_seed  # drop-path masks (bench.seeds)
+        self.callbacks = list(callbacks)
+        names = [c.name for c in self.callbacks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"callbacks need distinct names for their checkpoint state, got {names}")
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
         self.run_key = run_key  # whose checkpoints these are: one of another run is refused
@@ -114,6 +138,7 @@ class Trainer:
             "history": [vars(r) for r in self.state.history],
             "grad_stats": self.grad_stats.state_dict() if self.grad_stats is not None else None,
             "gm_matrices": self.gm_matrices,
+            "callbacks": {c.name: c.state_dict() for c in self.callbacks},
         }
         checkpoint.save(path, self.identity(), self.state.epochs_done, self.model.state_dict(), state)
 
@@ -127,6 +152,8 @@ class Trainer:
         if loaded is None:
             return False
         state = loaded.state  # checked in full: nothing below can fail half way
+        for c in self.callbacks:  # first: a callback checks its own state as it loads it
+            c.load_state_dict(state["callbacks"].get(c.name, {}))
         self.optimizer.load_state_dict(state["optimizer"])  # first: its own last checks come before any change
         self.model.load_state_dict(loaded.model)
         self.state = state["train"]
@@ -146,8 +173,11 @@ class Trainer:
             raise ValueError("incomplete gradient statistics")
         if not isinstance(saved["gm_matrices"], dict):
             raise TypeError("GM matrices are not a dict")
+        callbacks = saved.get("callbacks", {})  # absent in checkpoints written before callbacks existed
+        if not isinstance(callbacks, dict):
+            raise TypeError("callback states are not a dict")
         return {"optimizer": saved["optimizer"], "train": train, "grad_stats": grad_stats,
-                "gm_matrices": saved["gm_matrices"]}
+                "gm_matrices": saved["gm_matrices"], "callbacks": callbacks}
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> list[EpochRecord]:
@@ -158,6 +188,8 @@ class Trainer:
         """
         for epoch in range(self.state.epochs_done, self.config.epochs if until is None else until):
             record = self._probe_ranking(epoch, self.train_epoch(epoch))
+            for c in self.callbacks:
+                c.on_epoch_end(self, epoch + 1)
             self.state.history.append(record)
             self.state.epochs_done = epoch + 1
             self._probe_gm(epoch)
@@ -186,7 +218,7 @@ class Trainer:
     def train_epoch(self, epoch: int) -> EpochRecord:
         self.model.train()
         plans = self.recipe.sampler.plan_epoch(epoch_rng(self.seed, epoch, SAMPLER_STREAM), self.steps_per_epoch)
-        torch.manual_seed(epoch_seed(self.seed + TORCH_STREAM, epoch))  # drop-path masks
+        torch.manual_seed(epoch_seed(self.data_seed + TORCH_STREAM, epoch))  # drop-path masks
         device = next(self.model.parameters()).device
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
