@@ -19,5 +19,6 @@ display(Markdown(" ".join(summary.first_page_sentences(effects, results.baseline
 # ### Each setting's effect on Kendall tau, paired by seed
 
 # %%
-figures.show(figures.paired_effects(effects, results.baseline), "A grid of one setting has no effect to draw.",
+figures.show(figures.paired_effects(effects, results.baseline, differences=figures.seed_differences(results)),
+             "A grid of one setting has no effect to draw.",
              summary.FIGURE_CAPTION)

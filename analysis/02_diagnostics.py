@@ -25,13 +25,15 @@ results = load_results(RESULTS_DIR, recollect=False)
 # %% [markdown]
 # ## CB, CB-matched and C3 by setting
 #
-# The dotted red line marks no bias (0.5 for CB and CB-matched, 0 for C3).
+# The dotted red line marks no bias for CB-matched (0.5) and C3 (0); CB has none, since its neutral level
+# is above 0.5 and depends on the pool (docs/metrics.md).
 
 # %%
 figures.show(figures.metric_by_setting(results, BIAS_METRICS),
              "No complexity-bias metrics in this grid: the section is omitted.",
-             "What to look for: distance from the dotted no-bias line (CB, CB-matched above 0.5 and C3 below 0 "
-             "mean large subnets are underrated), and settings that move towards it.")
+             "What to look for: CB-matched above its dotted line at 0.5 and C3 below its line at 0 mean large "
+             "subnets are underrated; CB is read against other settings of the grid (its neutral level depends "
+             "on the pool); and settings that move towards no bias.")
 bias = tables.per_setting(results, BIAS_METRICS)
 display(tables.printable(bias))
 display(Markdown("Mean over seeds. " + tables.legend(bias.columns)))

@@ -1,4 +1,5 @@
-"""The ``bench`` command: run, grid, collect, report, baseline, heuristics, complexity, data, groundtruth, perf."""
+"""The ``bench`` command: run, grid, collect, report, reproduce, baseline, heuristics, complexity, data, groundtruth,
+perf."""
 
 from __future__ import annotations
 
@@ -433,12 +434,19 @@ def _add_grid(sub) -> None:
                     "and skipped (--retry-failed retries them). The spec format is documented in "
                     "bench/grid/spec.py and the README.",
         epilog="executors: local processes by default (--jobs N, each pinned to cores/N threads); "
+               "--jobs-per-device K packs K local processes onto each CUDA device; "
                "--executor dask starts a local Dask cluster of N workers; --scheduler tcp://HOST:PORT sends "
                "the runs to an existing Dask cluster (e.g. SLURM through dask-jobqueue; see the README).")
     p.add_argument("spec", help="grid spec (YAML), or a grid directory (its spec.yaml)")
     p.add_argument("--out", help="grid directory (default: results/<spec name>)")
-    p.add_argument("--jobs", type=int, default=1, help="runs at once (local processes or local Dask workers; "
-                   "default 1)")
+    p.add_argument("--jobs", type=int, default=None, help="runs at once (local processes or local Dask workers; "
+                   "default 1; with --jobs-per-device K, default CUDA devices x K, and --jobs caps that)")
+    p.add_argument("--jobs-per-device", type=int, default=None, metavar="K",
+                   help="pack K runs onto each CUDA device (local processes only): up to devices x K runs at "
+                        "once, each worker pinned to one device round-robin (CUDA_VISIBLE_DEVICES) and each run's "
+                        "GPU memory bounded to 1/K; --dry-run's wall time assumes a packing efficiency unless "
+                        "scripts/device_check.sh measured one. K > 1 needs CUDA devices. Default: not packed, "
+                        "every run uses the default device; --jobs-per-device 1 puts one run on each device")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads per run (default: the cores' share, cores // jobs; on a remote Dask "
                         "cluster each worker's share of its host)")
@@ -464,6 +472,7 @@ def _add_grid(sub) -> None:
 def _cmd_grid(args) -> int:
     from bench.config import ConfigError
     from bench.grid import load_grid
+    from bench.grid.executors import RETURN, SHARED, dask_backend, local_backend
     from bench.grid.runner import dry_run, run_grid
     from bench.grid.worker import usable_cpus
 
@@ -477,33 +486,49 @@ def _cmd_grid(args) -> int:
     executor = args.executor or ("dask" if args.scheduler else "local")
     if args.scheduler and executor != "dask":
         raise ConfigError("--scheduler needs --executor dask (or no --executor)")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs = {args.jobs}: at least 1")
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads = {args.threads}: at least 1")
+    packing = _grid_packing(args.jobs_per_device, executor)
+    jobs = packing.jobs(args.jobs) if packing else (args.jobs or 1)
     if args.dry_run:
-        threads = args.threads or (max(1, usable_cpus() // args.jobs) if not args.scheduler else None)
-        print(dry_run(grid, grid_dir, slots=args.jobs, threads=threads, measure=not args.no_measure,
-                      retry_failed=args.retry_failed))
+        threads = args.threads or (max(1, usable_cpus() // jobs) if not args.scheduler else None)
+        print(dry_run(grid, grid_dir, slots=jobs, threads=threads, measure=not args.no_measure,
+                      retry_failed=args.retry_failed, packing=_packing_efficiency(packing, jobs)))
         pilot = _pilot_power(grid_dir)
         if pilot:
             print(pilot)
         return 0
-    from bench.grid.executors import RETURN, SHARED, dask_backend, local_backend
-
     if executor == "local":
         def backend():
-            return local_backend(args.jobs, transfer=args.transfer or SHARED, threads=args.threads)
+            return local_backend(jobs, transfer=args.transfer or SHARED, threads=args.threads, packing=packing)
     else:
         def backend():
-            return dask_backend(args.scheduler, jobs=args.jobs, transfer=args.transfer or RETURN,
-                                threads=args.threads)
+            return dask_backend(args.scheduler, jobs=jobs, transfer=args.transfer or RETURN, threads=args.threads)
     report = run_grid(grid, grid_dir, backend, data_dir=args.data_dir, retry_failed=args.retry_failed,
                       progress=not args.quiet)
     print(report.summary())
     if report.done_before + len(report.trained) == report.total:
         print(f"next: bench collect {grid_dir}")
     return 0 if report.complete else 1
+
+
+def _grid_packing(per_device: int | None, executor: str):
+    """``--jobs-per-device``, checked against the CUDA devices here (torch is asked only when it is given)."""
+    from bench.grid.executors import cuda_devices, device_packing
+
+    devices = cuda_devices() if per_device is not None and executor == "local" else ()
+    return device_packing(per_device, executor, devices)
+
+
+def _packing_efficiency(packing, jobs: int):
+    """How much packed runs slow each other, for the dry run's wall time (None: not packed)."""
+    from bench.grid.estimate import gpu_name, packing_efficiency, recorded_packing
+
+    if packing is None:
+        return None
+    return packing_efficiency(packing.sharing(jobs), gpu_name(), recorded_packing())
 
 
 def _pilot_power(grid_dir) -> str | None:
@@ -557,7 +582,7 @@ def _add_power(sub) -> None:
         "power", help="how many seeds each comparison of a grid needs (the grid as a pilot)",
         description="Treat a grid's finished runs as a pilot: for each setting compared with the baseline (the "
                     "spec's first setting), the standard deviation of the paired per-seed differences gives the "
-                    "smallest difference its seeds could detect (MDE, 80%% power, two-sided 5%% paired t-test) "
+                    "smallest difference its seeds could detect (MDE, 80% power, two-sided 5% paired t-test) "
                     "and the paired seeds needed to detect --difference. Paired differences need the same seeds "
                     "in both settings; with 2 or 3 pilot seeds the figures are rough.")
     p.add_argument("results_dir", help="a grid directory (bench grid --out)")
@@ -596,6 +621,44 @@ def format_power(table, baseline: str, metric: str, difference: float, power: fl
     if not len(table):
         lines.append("(no setting besides the baseline has finished runs)")
     return "\n".join(lines)
+
+
+def _add_reproduce(sub) -> None:
+    p = sub.add_parser(
+        "reproduce", help="a page setting every claim of the papers beside our measurement, with a verdict",
+        description="Reads the runs.parquet of each STUDY_DIR (a published study under reports/, or a grid "
+                    "directory after `bench collect`) and writes OUT/reproduction.md and OUT/reproduction.html "
+                    "(the same content; the HTML is self-contained). One row per claim of the papers (the CaLR+MS "
+                    "paper and its supplement, GM-NAS; listed in bench.report.reproduction.CLAIMS): the claim, its "
+                    "source, the paper's number, ours with a 95% interval over seeds (differences paired by seed "
+                    "within a study), the number of seeds, the smallest effect those seeds could detect at 80% "
+                    "power (MDE), and a verdict: 'reproduced in direction' or 'contradicted' when the interval "
+                    "excludes zero (or the metric's neutral value) on the paper's or the other side, "
+                    "'inconclusive' otherwise, 'not measured' when no study has the settings. Our scale is a CPU "
+                    "proxy: verdicts are about direction, not size.",
+        epilog="example: bench reproduce reports/proxy16_seeds results/nb201_cifar10_core --out reports/")
+    p.add_argument("studies", nargs="*", metavar="STUDY_DIR",
+                   help="folders holding a runs.parquet (default: every folder under reports/ that has one)")
+    p.add_argument("--out", default="reports/", help="directory of reproduction.md and reproduction.html "
+                   "(default: reports/)")
+    p.set_defaults(func=_cmd_reproduce)
+
+
+def _cmd_reproduce(args) -> int:
+    from bench.report.reproduction import command_line, render
+
+    written = render(args.studies, args.out, command_line(args.studies, args.out))
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(_count_verdicts(written.findings).items()))
+    print(f"reproduction page of {len(written.findings)} claims from {len(written.studies)} studies ({verdicts}):")
+    for path in (written.markdown, written.html):
+        print(f"  {path}")
+    return 0
+
+
+def _count_verdicts(findings) -> dict:
+    from collections import Counter
+
+    return dict(Counter(f.verdict for f in findings))
 
 
 def _add_report(sub) -> None:
@@ -750,6 +813,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_baseline(sub)
     _add_report(sub)
     _add_power(sub)
+    _add_reproduce(sub)
     _remember_parsers(parser)
     return parser
 
@@ -815,11 +879,28 @@ def _set_spellings(extras: list[str], argv: list[str]) -> tuple[list[str], list[
         if not eq:
             value = _value_after(argv, word) or "VALUE"
             values.append(value)
-        hints.append(" or ".join(f"--set {key}={value}" for key in keys))
+        hints.append(" or ".join(f"--set {key}={value}" for key in _accepting(keys, value)))
     for value in values:  # the value of a hinted option is explained by it (when argparse left it over)
         if value in rest:
             rest.remove(value)
     return hints, rest
+
+
+def _accepting(keys: list[str], value: str) -> list[str]:
+    """The keys that take ``value`` (``--sampling fairnas`` is a heuristic, not the sampling seed); all of them
+    where none or every one does, or the value is unknown."""
+    if value == "VALUE" or len(keys) < 2:
+        return keys
+    from bench.config import ConfigError, load_config  # lazy, as every command's imports: a fast --help
+
+    taking = []
+    for key in keys:
+        try:
+            load_config(None, [f"{key}={value}"])
+        except ConfigError:
+            continue
+        taking.append(key)
+    return taking or keys
 
 
 def _lookup_option(known: dict[str, list[str]], name: str) -> list[str]:

@@ -45,7 +45,8 @@ from bench.adaptive import (
 from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
 
 
-def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | None, batch_size: int | None) -> None:
+def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | None, batch_size: int | None,
+                 pool_size: int | None = None) -> None:
     import dataclasses
 
     import torch
@@ -59,6 +60,8 @@ def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | N
     config = load_config(run_dir / "config.yaml")
     if images is not None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, eval_images=images))
+    if pool_size is not None:  # another pool of the space (drawn with the run's eval.pool_seed)
+        config = dataclasses.replace(config, eval=dataclasses.replace(config.eval, pool_size=pool_size))
     evaluation = prepare_evaluation(config, data_dir)
     task = evaluation.task
     device = resolve_device(config.train.device)
@@ -160,6 +163,7 @@ def main(argv=None) -> None:
     m.add_argument("--images", type=int, default=None, help="held-out images (default: the run's eval_images)")
     m.add_argument("--data-dir", default=None)
     m.add_argument("--batch-size", type=int, default=None)
+    m.add_argument("--pool-size", type=int, default=None, help="subnets (default: the run's eval.pool_size)")
     y = sub.add_parser("synthetic", help="a correctness matrix from an item-response model")
     y.add_argument("--out", type=Path, required=True)
     y.add_argument("--subnets", type=int, default=100)
@@ -179,7 +183,7 @@ def main(argv=None) -> None:
     c.add_argument("--sweep-tolerance", type=float, nargs="+", default=[0.5, 1.0, 2.0, 3.0])
     args = parser.parse_args(argv)
     if args.command == "matrix":
-        build_matrix(args.run_dir, args.out, args.images, args.data_dir, args.batch_size)
+        build_matrix(args.run_dir, args.out, args.images, args.data_dir, args.batch_size, args.pool_size)
         return
     if args.command == "synthetic":
         synthetic_matrix(args.out, args.subnets, args.images, args.seed)

@@ -4,8 +4,8 @@ The full training loop of ``bench run`` (bench.train.Trainer, SPOS with the
 default diagnostics) on an NB201 supernet: CIFAR-10's supernet-training half
 (25,000 images) from --data-dir / $BENCH_DATA_DIR when given, else 25,000
 synthetic CIFAR-sized images. ``--epochs 2`` times a first epoch (with the
-warm-up) and a second, steady one. The packing check runs several of these
-at once on small synthetic sets (--images, --data-dir "").
+warm-up) and a second, steady one. (The packing check of device_check.sh
+runs a small grid with `bench grid --jobs-per-device` instead.)
 """
 
 from __future__ import annotations

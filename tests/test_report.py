@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-pytest.importorskip("nbclient", reason="report dependencies missing: pip install -e '.[report]'")
+pytest.importorskip("nbclient", reason="report dependencies missing: pip install -e '.[test]'")
 
 from bench.cli import main  # noqa: E402
 from bench.metrics.power import minimum_detectable_difference  # noqa: E402
@@ -379,3 +379,100 @@ def test_power_analysis_with_the_grid_as_pilot(grid_dir, capsys):
     assert "metric 'nope' is not in the runs" in capsys.readouterr().err
     assert main(["grid", str(grid_dir / "spec.yaml"), "--out", str(grid_dir), "--dry-run", "--no-measure"]) == 0
     assert "power, with the finished runs as a pilot" in capsys.readouterr().out
+
+
+# -- the figures of statistics across seeds, on a small made-up grid ---------------------------------------------
+
+
+def _made_up_results():
+    """Three settings with 4, 4 and 3 seeds of tau and the bias metrics; no grid run needed."""
+    from pathlib import Path
+
+    from bench.report.results import Results
+
+    rows = []
+    for i, setting in enumerate(["lr_schedule=cosine", "lr_schedule=calr", "lr_schedule=calr,momentum_buffers=ms"]):
+        for seed in range(3 if i == 2 else 4):
+            wobble = 0.01 * ((seed * 7 + i * 3) % 5 - 2)
+            rows.append({"setting": setting, "seed": seed, "key": f"{setting}/seed{seed}",
+                         "kendall_tau": 0.40 + 0.05 * i + wobble, "complexity_bias": 0.70 - 0.03 * i + wobble,
+                         "complexity_bias_matched": 0.55 + wobble, "complexity_convergence_correlation": -0.2 + wobble})
+    return Results(directory=Path("made-up"), runs=pd.DataFrame(rows), scores=pd.DataFrame(),
+                   history=pd.DataFrame())
+
+
+def _rows(ax, artists):
+    """The y tick (row) each artist's finite points lie closest to, one entry per point."""
+    import numpy as np
+
+    rows = []
+    for artist in artists:
+        points = np.asarray(artist.get_offsets() if hasattr(artist, "get_offsets") else artist.get_xydata(), float)
+        points = points[np.isfinite(points).all(axis=1)]
+        rows += [int(round(y)) for y in points[:, 1]]
+    return rows
+
+
+def test_metric_by_setting_draws_every_seed_and_the_bootstrap_interval():
+    results = _made_up_results()
+    bias = ["complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"]
+    fig = figures.metric_by_setting(results, ["kendall_tau"] + bias)
+    assert figures.smallest_printed_font(fig) >= figures.MIN_PRINTED_PT
+    summary_table = tables.long_summary(results, ["kendall_tau"] + bias)
+    for ax, metric in zip(fig.axes, ["kendall_tau"] + bias):
+        # One point per seed, in its setting's row, at the seed's value.
+        seeds = [c for c in ax.collections if c.get_gid() == "seed"]
+        expected = results.runs.groupby("setting", sort=False).size()
+        counted = pd.Series(_rows(ax, seeds)).value_counts()
+        assert [counted[i] for i in range(len(results.settings))] == [expected[s] for s in results.settings]
+        drawn = sorted(x for c in seeds for x in c.get_offsets()[:, 0])
+        assert drawn == pytest.approx(sorted(results.runs[metric]))
+        # Per setting: the mean and its 95% interval, the very numbers of the tables (seed_summary's bootstrap).
+        for row, (_, stats) in enumerate(summary_table[summary_table["metric"] == metric].iterrows()):
+            intervals = [line for line in ax.lines if line.get_gid() == "interval" and set(_rows(ax, [line])) == {row}]
+            assert len(intervals) == 1, (metric, row)
+            xs = [x for x in intervals[0].get_xdata() if not math.isnan(x)]
+            assert (min(xs), max(xs)) == pytest.approx((stats["ci_low"], stats["ci_high"]))
+            means = [line for line in ax.lines if line.get_gid() == "mean" and set(_rows(ax, [line])) == {row}]
+            assert [x for x in means[0].get_xdata() if not math.isnan(x)] == pytest.approx([stats["mean"]])
+    # The "no bias" line: 0.5 for CB-matched, 0 for C3, none for CB (docs/metrics.md: its neutral level is not 0.5),
+    # and the figure says why.
+    neutral = {ax.get_xlabel(): [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"]
+               for ax in fig.axes}
+    assert neutral == {"Kendall tau": [], "CB": [], "CB-matched": [0.5], "C3": [0.0]}
+    notes = [t.get_text() for t in fig.texts if t.get_gid() == "note"]
+    assert len(notes) == 1 and "not 0.5" in notes[0] and "docs/metrics.md" in notes[0]
+    # Drawn the same way every time (no random jitter, a fixed bootstrap seed).
+    again = figures.metric_by_setting(results, ["kendall_tau"] + bias)
+    assert [c.get_offsets().tolist() for c in again.axes[0].collections] == \
+        [c.get_offsets().tolist() for c in fig.axes[0].collections]
+    assert not [t for t in figures.metric_by_setting(results, ["kendall_tau"]).texts if t.get_gid() == "note"]
+    matplotlib.pyplot.close("all")
+
+
+def test_paired_effects_draws_each_seed_difference_and_the_interval():
+    results = _made_up_results()
+    effects = summary.paired_effects(results)
+    differences = figures.seed_differences(results)
+    runs = results.runs.set_index(["setting", "seed"])["kendall_tau"]
+    assert list(differences["difference"]) == pytest.approx(
+        [runs[s, seed] - runs[results.baseline, seed] for s, seed in zip(differences["setting"], differences["seed"])])
+    fig = figures.paired_effects(effects, results.baseline, differences=differences)
+    ax = fig.axes[0]
+    assert figures.smallest_printed_font(fig) >= figures.MIN_PRINTED_PT
+    seeds = [c for c in ax.collections if c.get_gid() == "seed"]
+    assert pd.Series(_rows(ax, seeds)).value_counts().sort_index().tolist() == [4, 3]  # one point per paired seed
+    assert sorted(x for c in seeds for x in c.get_offsets()[:, 0]) == pytest.approx(sorted(differences["difference"]))
+    for row, effect in enumerate(effects.itertuples()):
+        intervals = [line for line in ax.collections if line.get_gid() == "interval"] + \
+            [line for line in ax.lines if line.get_gid() == "interval"]
+        segments = [seg for line in intervals for seg in line.get_segments()
+                    if round(seg[0][1]) == row]
+        assert len(segments) == 1
+        assert sorted(segments[0][:, 0]) == pytest.approx([effect.ci_low, effect.ci_high])
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_color() == "black"] == [0]  # the zero line
+    # Without the seeds' differences: the same figure, without their points.
+    plain = figures.paired_effects(effects, results.baseline)
+    assert not [c for c in plain.axes[0].collections if c.get_gid() == "seed"]
+    assert figures.smallest_printed_font(plain) >= figures.MIN_PRINTED_PT
+    matplotlib.pyplot.close("all")

@@ -18,14 +18,28 @@ A run's cost is estimated, in this order, from:
 
 The figures are for this machine (or wherever the finished runs ran) and
 ignore data loading and start-up; treat them as the right order of magnitude.
+
+Wall time (:func:`packed_wall_seconds`): the runs' total over the runs at a
+time. Runs packed K to a CUDA device (``bench grid --jobs-per-device K``) do
+not each get the device's full speed: each goes at the packing efficiency of
+its speed alone, the throughput of K packed runs relative to K times one run
+(1: packing is free; 1/K: it gains nothing). :func:`packing_efficiency` takes
+the value ``scripts/device_check.sh`` measured on this kind of GPU for that K
+(recorded in :func:`packing_file`), else :data:`DEFAULT_PACKING_EFFICIENCY`,
+and says which. The estimates of single runs are of runs alone, except those
+from finished runs that themselves ran packed: those are already slowed, and
+the wall time then comes out long.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -37,12 +51,25 @@ TRAIN_SET_SIZES = {"digits": 1797, "cifar10": 50000}  # images in each dataset's
 TABLE_SIZES = {"digits": 200, "cifar10": 15625}  # cells in the default ground-truth table ('all')
 FAIRNAS_SUBNETS = 5  # subnets per step: one per NB201 op
 TIMED_STEPS = 8
+# Packed runs' throughput relative to the same runs alone, where nothing was measured. An assumption, not a
+# measurement: a small supernet (NB201 C=16, batch 64) leaves a large GPU idle between its many small kernels,
+# so K processes mostly fill each other's gaps, less the GPU's time-slicing between their contexts and their
+# contention for CPU cores; 0.8 is a middle guess between those. scripts/device_check.sh measures it.
+DEFAULT_PACKING_EFFICIENCY = 0.8
+PACKING_FILE_ENV = "BENCH_PACKING_FILE"
 
 
 @dataclass(frozen=True)
 class Estimate:
     seconds: float | None
     how: str
+
+
+@dataclass(frozen=True)
+class PackingEfficiency:
+    per_device: int  # runs sharing one device
+    value: float  # throughput of per_device packed runs / (per_device x one run alone)
+    how: str  # measured where and when, or assumed
 
 
 @dataclass(frozen=True)
@@ -194,6 +221,66 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
         return None
     finally:
         torch.set_num_threads(previous)
+
+
+def packed_wall_seconds(run_seconds: float, slots: int, efficiency: float = 1.0) -> float:
+    """Wall time of runs totalling ``run_seconds`` (each timed alone) executed ``slots`` at a time, each at
+    ``efficiency`` of its speed alone (1 unless several share a device)."""
+    return run_seconds / (max(1, slots) * efficiency)
+
+
+def packing_efficiency(per_device: int, gpu: str | None, recorded: dict) -> PackingEfficiency:
+    """The efficiency of ``per_device`` runs on one ``gpu``: what ``recorded`` (:func:`recorded_packing`) holds
+    for that GPU and number of runs, else :data:`DEFAULT_PACKING_EFFICIENCY`."""
+    if per_device <= 1:
+        return PackingEfficiency(per_device, 1.0, "one run per device")
+    entry = (recorded.get(gpu) or {}).get(str(per_device)) if gpu else None
+    value = entry.get("efficiency") if isinstance(entry, dict) else None
+    if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+        return PackingEfficiency(per_device, float(value),
+                                 f"packing efficiency {value:.2f} for {per_device} runs per device, measured on "
+                                 f"{gpu} {entry.get('measured', '')}".rstrip())
+    return PackingEfficiency(per_device, DEFAULT_PACKING_EFFICIENCY,
+                             f"assumed packing efficiency {DEFAULT_PACKING_EFFICIENCY} for {per_device} runs per "
+                             f"device; scripts/device_check.sh measures it")
+
+
+def packing_file() -> Path:
+    """Where this machine's measured packing efficiencies are kept: ``$BENCH_PACKING_FILE``, else
+    ``$XDG_CACHE_HOME/bench/packing.json`` (``~/.cache``). Keyed by GPU name, as a home directory is often
+    shared by machines with other GPUs."""
+    if os.environ.get(PACKING_FILE_ENV):
+        return Path(os.environ[PACKING_FILE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bench" / "packing.json"
+
+
+def recorded_packing(path: Path | None = None) -> dict:
+    """``{gpu name: {runs per device: {"efficiency": ..., "measured": date, ...}}}``; empty where none is."""
+    try:
+        data = json.loads((path or packing_file()).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_packing(gpu: str, per_device: int, efficiency: float, path: Path | None = None, **detail) -> Path:
+    """Keep a measured packing efficiency for :func:`packing_efficiency` (scripts/device_check.sh calls this)."""
+    path = path or packing_file()
+    data = recorded_packing(path)
+    entry = {"efficiency": round(efficiency, 4), "measured": time.strftime("%Y-%m-%d"), **detail}
+    if not isinstance(data.get(gpu), dict):
+        data[gpu] = {}
+    data[gpu][str(per_device)] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def gpu_name() -> str | None:
+    """The name of the first CUDA device torch sees (what measured efficiencies are keyed by); None without."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
 def format_seconds(seconds: float | None) -> str:

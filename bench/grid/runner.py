@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from bench.config import to_dict
-from bench.grid.estimate import Estimate, estimate_runs, format_seconds
+from bench.grid.estimate import Estimate, PackingEfficiency, estimate_runs, format_seconds, packed_wall_seconds
 from bench.grid.executors import RETURN, Backend
 from bench.grid.spec import Grid, PlannedRun
 from bench.grid.store import GRID_LOG, GridDir, GridLock, Status
@@ -94,8 +94,10 @@ def preflight(runs: list[PlannedRun], data_dir: str | None) -> None:
 
 
 def dry_run(grid: Grid, grid_dir: str | Path | None, slots: int, threads: int | None, measure: bool = True,
-            retry_failed: bool = False) -> str:
-    """The table ``bench grid --dry-run`` prints: every run, its status and estimated cost, and totals."""
+            retry_failed: bool = False, packing: PackingEfficiency | None = None) -> str:
+    """The table ``bench grid --dry-run`` prints: every run, its status and estimated cost, and totals.
+
+    ``packing``: where runs share CUDA devices (``--jobs-per-device``), how much each is slowed by it."""
     gd = GridDir(Path(grid_dir)) if grid_dir is not None else None
     status = {r.key: (gd.status(r.key) if gd is not None else Status.TODO) for r in grid.runs}
     to_run = [r for r in grid.runs if status[r.key] in (Status.PARTIAL, Status.TODO)
@@ -124,7 +126,9 @@ def dry_run(grid: Grid, grid_dir: str | Path | None, slots: int, threads: int | 
         unknown = len(to_run) - len(known)
         if known:
             text = (f"estimated cost of the {len(to_run)} run(s) to execute: {format_seconds(total)} of run time, "
-                    f"about {format_seconds(total / max(1, slots))} wall with {slots} run(s) at a time")
+                    f"about {format_seconds(_wall(total, slots, packing))} wall with {slots} run(s) at a time")
+            if packing is not None and packing.per_device > 1:
+                text += f" ({packing.how})"
             if unknown:
                 text += f" (+{unknown} run(s) of unknown cost)"
         else:
@@ -137,6 +141,10 @@ def dry_run(grid: Grid, grid_dir: str | Path | None, slots: int, threads: int | 
         lines.extend(_code_versions(gd, [r.key for r in grid.runs if status[r.key] == Status.DONE]))
     lines.extend(f"note: {n}" for n in grid.notes)
     return "\n".join(lines)
+
+
+def _wall(total: float, slots: int, packing: PackingEfficiency | None) -> float:
+    return packed_wall_seconds(total, slots, packing.value if packing is not None else 1.0)
 
 
 def _code_versions(gd: GridDir, keys: list[str]) -> list[str]:
@@ -232,7 +240,8 @@ def _execute(grid, gd: GridDir, backend: Backend, to_run: list[PlannedRun], data
         return RunTask(run.key, run.label, to_dict(run.config), data_dir,
                        run_dir=str(gd.run_dir(run.key)) if shared else None,
                        log_file=str(gd.log_file(run.key)) if shared else None,
-                       scratch=scratch, threads=backend.threads, retry=run.key in retried)
+                       scratch=scratch, threads=backend.threads, retry=run.key in retried,
+                       gpu_memory_fraction=backend.gpu_memory_fraction)
 
     def submit_more() -> None:
         limit = backend.slots() if bounded else len(queue) + len(pending)

@@ -61,6 +61,7 @@ class RunTask:
     scratch: str | None = None  # return: where the run is executed (None: $BENCH_SCRATCH_DIR or the temp dir)
     threads: int | None = None  # torch threads for the run; None: decided on the worker (see worker_threads)
     retry: bool = False  # a retry of a failed run: unusable checkpoints are discarded, the run starts afresh
+    gpu_memory_fraction: float | None = None  # packed runs (--jobs-per-device): the run's share of its GPU
 
     @property
     def returns_files(self) -> bool:
@@ -89,6 +90,23 @@ def pin_threads(threads: int) -> None:
     torch.set_num_threads(threads)
     with contextlib.suppress(RuntimeError):  # only possible before any inter-op work in the process
         torch.set_num_interop_threads(1)
+
+
+def bound_gpu_memory(fraction: float | None, device: str) -> str | None:
+    """Bound this process's share of its GPU's memory to ``fraction`` where the run trains on CUDA (runs packed
+    by ``bench grid --jobs-per-device``); returns what was done, for the run's log."""
+    if fraction is None or device == "cpu":
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    # K runs share the device, each with a caching allocator that keeps what it once held: unbounded, one run's
+    # peak can take memory another then fails to get, and which run fails depends on timing. Bounded to 1/K, a
+    # run that needs more fails itself, every time, with PyTorch's out-of-memory error naming the limit (the
+    # allocator frees its cache before it gives up). Each process's CUDA context lies outside the bound.
+    torch.cuda.set_per_process_memory_fraction(fraction)
+    return f"GPU memory bounded to {fraction:.3g} of {torch.cuda.get_device_name()}"
 
 
 def usable_cpus() -> int:
@@ -136,7 +154,9 @@ def run_task(task: RunTask) -> RunOutcome:
     outcome = RunOutcome(task.key, ok=False, seconds=0.0, host=host, threads=threads)
     with log_path.open("a", buffering=1) as stream, _run_logger(task.key, stream) as log:
         log.info("run %s  %s", task.key, task.label)
-        log.info("host %s, pid %d, torch threads %d, output %s", host, os.getpid(), threads, out)
+        log.info("host %s, pid %d, torch threads %d, output %s%s", host, os.getpid(), threads, out,
+                 f", CUDA_VISIBLE_DEVICES {os.environ['CUDA_VISIBLE_DEVICES']}"
+                 if "CUDA_VISIBLE_DEVICES" in os.environ else "")
         if (out.with_name(out.name + ".partial") / CHECKPOINT_FILE).is_file():
             log.info("a checkpoint of an interrupted attempt exists: resuming from it")
         try:
@@ -145,6 +165,9 @@ def run_task(task: RunTask) -> RunOutcome:
 
             with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
                 config = build_config(task.config)
+                bounded = bound_gpu_memory(task.gpu_memory_fraction, config.train.device)
+                if bounded:
+                    log.info("%s", bounded)
                 _adopt_renamed_partial(out, config)
                 record = execute_run(config, data_dir=task.data_dir, out=out, progress=False,
                                      fresh_if_unusable=task.retry)

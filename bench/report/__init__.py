@@ -7,7 +7,9 @@
 - the power of each comparison (:mod:`bench.metrics.power`) in the overview, the summary and
   :func:`bench.report.tables.power_analysis` (``bench power``);
 - :mod:`bench.report.paper_numbers`: the values the papers report, and the settings they belong to;
-- :mod:`bench.report.figures`: the figures (matplotlib), each a function of those tables;
+- :mod:`bench.report.reproduction`: the reproduction page (``bench reproduce``), every claim of the papers beside
+  our measurement with a verdict;
+- :mod:`bench.report.figures`: the figures (matplotlib and seaborn), each a function of those tables;
 - :mod:`bench.report.render`: executes the notebooks of ``analysis/`` and exports HTML and PDF.
 
 The notebooks hold no analysis logic of their own: they call these functions,

@@ -9,6 +9,12 @@ Every figure is made for an A4 page: at most :data:`PAGE_WIDTH_IN` wide,
 drawn with :data:`PRINT_STYLE` (no text under 7.5 pt), and shown by
 :func:`show` at its physical size, so the fonts print at the size they were
 drawn (:func:`smallest_printed_font` checks it).
+
+The figures of statistics across seeds (:func:`paired_effects`,
+:func:`metric_by_setting`) are drawn with seaborn: each seed as a point, the
+mean with its 95% percentile-bootstrap interval, the interval being the one
+the tables report (:func:`bench.metrics.seed_summary`, fixed seed: the same
+figure at every rendering).
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
+from bench.metrics.uncertainty import seed_summary
 from bench.report.results import Results
-from bench.report.tables import long_summary
 
 LABELS = {
     "kendall_tau": "Kendall tau", "sparse_kendall_tau": "sparse Kendall tau", "spearman": "Spearman rho",
@@ -33,8 +40,16 @@ LABELS = {
     "grad_cos_successive": "successive gradient cosine", "mgcs_A1": "MGCS n=1", "mgcs_A3": "MGCS n=3",
     "mgcs_A5": "MGCS n=5",
 }
-# Where "no effect" lies for each bias metric (docs/metrics.md#complexity-bias-cb and the sections after it).
-NEUTRAL = {"complexity_bias": 0.5, "complexity_bias_matched": 0.5, "complexity_convergence_correlation": 0.0}
+# Where "no effect" lies for each bias metric (docs/metrics.md#cb-matched and the section after it).
+NEUTRAL = {"complexity_bias_matched": 0.5, "complexity_convergence_correlation": 0.0}
+# Bias metrics without a "no bias" line, and the note the figure prints instead. CB's neutral level is not 0.5
+# (docs/metrics.md#complexity-bias-cb): where accuracy grows with size, complexity-blind noise already gives CB
+# above 0.5, by how much depends on the space and the pool, so no single line would be right.
+NO_NEUTRAL_LINE = {
+    "complexity_bias": ("CB has no 'no bias' line: its neutral level is not 0.5. Where true accuracy grows with "
+                        "size, complexity-blind noise alone gives CB above 0.5 (about 0.63 to 0.71 on NAS-Bench-201 "
+                        "samples; docs/metrics.md). Read it against that level and beside CB-matched."),
+}
 
 PAGE_WIDTH_IN = 7.2  # A4 less the report's 12 mm margins (7.32 in), less a little for the output area
 MIN_PRINTED_PT = 7.0  # the smallest font a printed figure may have
@@ -103,81 +118,183 @@ def _wrapped(setting: str, baseline: str | None, width: int = 26) -> str:
     return "\n".join(textwrap.wrap(_short(setting, baseline), width, break_on_hyphens=False))
 
 
-def _legend_below(fig, handles, labels, ncol: int = 2) -> None:
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, 0.0))
+def _legend_below(fig, handles, labels, ncol: int = 2, y: float = 0.0) -> None:
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, bbox_to_anchor=(0.5, y))
+
+
+# Across seeds, the figures draw the statistics of docs/metrics.md#across-seeds-intervals-and-paired-differences:
+# the mean and its 95% percentile-bootstrap interval as bench.metrics.seed_summary computes it (10,000 resamples,
+# fixed seed), so a figure is deterministic and shows the very interval the tables and sentences report.
+SEED_MARK = {"size": 3.5, "color": "0.4", "alpha": 0.8, "linewidth": 0}
+SEED_OFFSET = 0.22  # seed points sit this far below their row's mean, so neither hides the other
+SEED_SPREAD = 0.12  # ... spread over this height in data order (seaborn's jitter is random: not used)
+
+
+def _bootstrap_ci(values) -> tuple[float, float]:
+    """seaborn's errorbar: the percentile-bootstrap 95% interval of the mean of ``values`` (NaN for one value)."""
+    s = seed_summary(np.asarray(values, dtype=float))
+    return s["ci_low"], s["ci_high"]
+
+
+def _strip(ax, data: pd.DataFrame, x: str, y: str, order: list) -> None:
+    """One point per seed (seaborn stripplot), below the row's mean; each collection has gid 'seed'.
+
+    The points of a row are spread evenly over :data:`SEED_SPREAD` rather than
+    jittered at random, so the figure is the same at every rendering.
+    """
+    before = len(ax.collections)
+    sns.stripplot(data=data, x=x, y=y, order=order, orient="h", jitter=False, ax=ax, zorder=2, **SEED_MARK)
+    for collection in ax.collections[before:]:
+        offsets = np.asarray(collection.get_offsets(), dtype=float)
+        if len(offsets):
+            spread = np.linspace(-SEED_SPREAD / 2, SEED_SPREAD / 2, len(offsets)) if len(offsets) > 1 else 0.0
+            collection.set_offsets(np.column_stack([offsets[:, 0], offsets[:, 1] + SEED_OFFSET + spread]))
+        collection.set_gid("seed")
+
+
+def seed_differences(results: Results, metric: str = "kendall_tau") -> pd.DataFrame:
+    """Each seed's paired difference of ``metric``, setting minus baseline, for every setting but the baseline.
+
+    Columns ``setting``, ``seed``, ``difference``; only seeds both settings
+    have a value for, in seed order (the pairs of
+    :func:`bench.metrics.paired_difference`, whose mean and interval
+    :func:`bench.report.summary.paired_effects` reports). For the points of
+    :func:`paired_effects`.
+    """
+    columns = ["setting", "seed", "difference"]
+    runs = results.runs
+    if not len(runs) or metric not in runs.columns:
+        return pd.DataFrame(columns=columns)
+
+    def per_seed(setting):
+        part = runs[runs["setting"] == setting]
+        return pd.Series(pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float),
+                         index=part["seed"].astype(int).to_numpy()).dropna()
+
+    base = per_seed(results.baseline)
+    rows = []
+    for setting in results.settings[1:]:
+        other = per_seed(setting)
+        for seed in sorted(set(base.index) & set(other.index)):
+            rows.append((setting, seed, float(other[seed] - base[seed])))
+    return pd.DataFrame(rows, columns=columns)
 
 
 @printable
-def paired_effects(effects: pd.DataFrame, baseline: str | None, metric_label: str = "Kendall tau"):
+def paired_effects(effects: pd.DataFrame, baseline: str | None, metric_label: str = "Kendall tau",
+                   differences: pd.DataFrame | None = None):
     """Each setting's paired effect against the baseline (:func:`bench.report.summary.paired_effects`).
 
     Point: mean paired difference, filled where distinguishable; bar: its 95%
-    interval; grey band: +-MDE, the differences the seeds could not have
-    detected at 80% power; the MDE is written at the right of each row.
+    interval (the frame's, as the first page's sentences give it); small grey
+    points: each seed's difference, where ``differences`` is given
+    (:func:`seed_differences`: ``setting`` or ``label`` as in ``effects``,
+    ``difference``); grey band: +-MDE, the differences the seeds could not
+    have detected at 80% power; the MDE is written at the right of each row;
+    black line: zero, no effect.
     """
     if effects is None or not len(effects):
         return None
     rows = list(effects.itertuples())
+    key = "setting" if "setting" in effects.columns else "label"
+    order = list(effects[key])
     fig, ax = plt.subplots(figsize=(6.8, 0.42 * len(rows) + 1.5))
+    if differences is not None and len(differences) and key in differences.columns:
+        points = differences[differences[key].isin(order)]
+        points = points.assign(difference=pd.to_numeric(points["difference"], errors="coerce")).dropna(
+            subset=["difference"])
+        if len(points):
+            _strip(ax, points, "difference", key, order)
     for i, row in enumerate(rows):
         if not math.isnan(row.mde):
             ax.add_patch(plt.Rectangle((-row.mde, i - 0.3), 2 * row.mde, 0.6, color="0.85", lw=0, zorder=0))
         paired = row.n >= 2 and not math.isnan(row.ci_low)
         err = [[row.effect - row.ci_low], [row.ci_high - row.effect]] if paired else None
         filled = bool(row.distinguishable)
-        ax.errorbar(row.effect, i, xerr=err, fmt="o", color="tab:blue", capsize=3, ms=6,
-                    mfc="tab:blue" if filled else "white", zorder=3)
+        bars = ax.errorbar(row.effect, i, xerr=err, fmt="o", color="tab:blue", capsize=3, ms=6,
+                           mfc="tab:blue" if filled else "white", zorder=3)
+        bars.lines[0].set_gid("mean")
+        for line in bars.lines[2]:
+            line.set_gid("interval")
         note = f"MDE {row.mde:.2f}, {int(row.n)} seeds" if paired and not math.isnan(row.mde) else "1 seed: no interval"
         ax.annotate(note, xy=(1.01, i), xycoords=("axes fraction", "data"), va="center", fontsize=7.5)
-    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(0, color="black", lw=0.8, zorder=1)
     ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(r.label, 28)) for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_ylabel("")
     ax.set_xlabel(f"effect on {metric_label}: setting minus {(baseline or 'baseline').replace(',', ', ')}, "
                   "paired by seed")
     ax.grid(axis="x", alpha=0.3)
     handles = [plt.Line2D([], [], marker="o", ls="", color="tab:blue", label="distinguishable (interval excludes 0)"),
-               plt.Line2D([], [], marker="o", ls="", color="tab:blue", mfc="white", label="not distinguishable"),
-               plt.Rectangle((0, 0), 1, 1, color="0.85", label="+-MDE: not detectable at 80% power")]
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+               plt.Line2D([], [], marker="o", ls="", color="tab:blue", mfc="white", label="not distinguishable")]
+    if any(c.get_gid() == "seed" for c in ax.collections):
+        handles.append(plt.Line2D([], [], marker="o", ls="", ms=3.5, color=SEED_MARK["color"],
+                                  label="one seed's difference"))
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="0.85", label="+-MDE: not detectable at 80% power"))
+    legend_rows = math.ceil(len(handles) / 3)
+    bottom = (0.08 + 0.2 * legend_rows) / (0.42 * len(rows) + 1.5)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     _legend_below(fig, handles, [h.get_label() for h in handles], ncol=3)
     return fig
 
 
 @printable
 def metric_by_setting(results: Results, metrics: list[str]):
-    """Mean and bootstrap CI across seeds per setting (one panel per metric), each seed as a small dot."""
+    """Per metric (one panel each) and setting: each seed's value (grey points, seaborn's stripplot) and the mean
+    over seeds with its 95% percentile-bootstrap interval (seaborn's pointplot, the interval of
+    :func:`bench.metrics.seed_summary`, fixed seed); the baseline in black with a dashed line at its mean; the
+    dotted "no bias" line where a bias metric has one (:data:`NEUTRAL`; CB has none, and the figure says why:
+    :data:`NO_NEUTRAL_LINE`)."""
     metrics = results.metrics_present(metrics)
     if not metrics or not len(results.runs):
         return None
-    summary = long_summary(results, metrics)
     settings = results.settings
+    runs = results.runs
+    palette = {s: "black" if s == results.baseline else "tab:blue" for s in settings}
+    notes = [NO_NEUTRAL_LINE[m] for m in metrics if m in NO_NEUTRAL_LINE]
+    note_lines = sum(len(textwrap.wrap(n, 120)) for n in notes)
     panel = min(2.4, (PAGE_WIDTH_IN - 1.7) / len(metrics))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(1.7 + panel * len(metrics), 0.5 * len(settings) + 1.5),
-                             sharey=True, squeeze=False)
-    y = {s: i for i, s in enumerate(settings)}
+    height = 0.5 * len(settings) + 1.5 + 0.14 * note_lines
+    fig, axes = plt.subplots(1, len(metrics), figsize=(1.7 + panel * len(metrics), height), sharey=True,
+                             squeeze=False)
+    neutral_drawn = False
     for ax, metric in zip(axes[0], metrics):
-        part = summary[summary["metric"] == metric]
-        for row in part.itertuples():
-            colour = "black" if row.setting == results.baseline else "tab:blue"
-            err = [[row.mean - row.ci_low], [row.ci_high - row.mean]] if row.n >= 2 else None
-            ax.errorbar(row.mean, y[row.setting], xerr=err, fmt="o", color=colour, capsize=3,
-                        label="mean [95% CI]" if row.setting == results.baseline else None)
-        runs = results.runs
-        ax.scatter(pd.to_numeric(runs[metric], errors="coerce"), runs["setting"].map(y) + 0.2, s=9,
-                   color="grey", alpha=0.7, label="one seed")
-        base = part[part["setting"] == results.baseline]
+        data = pd.DataFrame({"setting": runs["setting"], "value": pd.to_numeric(runs[metric], errors="coerce")})
+        data = data[data["setting"].isin(settings)].dropna(subset=["value"])
+        _strip(ax, data, "value", "setting", settings)
+        before = len(ax.lines)
+        sns.pointplot(data=data, x="value", y="setting", order=settings, hue="setting", hue_order=settings,
+                      palette=palette, orient="h", estimator="mean", errorbar=_bootstrap_ci, markers="o",
+                      linestyle="none", capsize=0.25, markersize=5, err_kws={"linewidth": 1.2}, legend=False,
+                      ax=ax, zorder=3)
+        for line in ax.lines[before:]:
+            if np.isnan(np.asarray(line.get_xdata(), dtype=float)).all():
+                line.remove()  # seaborn draws each hue level at every row: the other rows' are empty
+            else:
+                line.set_gid("mean" if line.get_marker() not in (None, "", "None", " ") else "interval")
+        base = data.loc[data["setting"] == results.baseline, "value"]
         if len(base):
-            ax.axvline(base["mean"].iloc[0], color="black", ls="--", lw=0.8, label="baseline mean")
+            ax.axvline(base.mean(), color="black", ls="--", lw=0.8, zorder=1)
         if metric in NEUTRAL:
-            ax.axvline(NEUTRAL[metric], color="tab:red", ls=":", lw=0.8, label="no bias")
+            ax.axvline(NEUTRAL[metric], color="tab:red", ls=":", lw=0.8, zorder=1)
+            neutral_drawn = True
         ax.set_xlabel(label(metric))
+        ax.set_ylabel("")
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(axis="x", labelrotation=30)
     axes[0][0].set_yticks(range(len(settings)), [_wrapped(s, results.baseline) for s in settings])
-    axes[0][0].invert_yaxis()
-    handles, labels = axes[0][-1].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    _legend_below(fig, handles, labels, ncol=len(labels))
+    axes[0][0].set_ylim(len(settings) - 0.5, -0.5)
+    handles = [plt.Line2D([], [], marker="o", ms=5, color="tab:blue", label="mean [95% CI]"),
+               plt.Line2D([], [], marker="o", ls="", ms=3.5, color=SEED_MARK["color"], label="one seed"),
+               plt.Line2D([], [], color="black", ls="--", lw=0.8, label="baseline mean")]
+    if neutral_drawn:
+        handles.append(plt.Line2D([], [], color="tab:red", ls=":", lw=0.8, label="no bias"))
+    note_height = (0.14 * note_lines + (0.1 if notes else 0)) / height
+    fig.tight_layout(rect=(0, 0.1 + note_height, 1, 1))
+    _legend_below(fig, handles, [h.get_label() for h in handles], ncol=len(handles), y=note_height)
+    if notes:
+        fig.text(0.5, 0.0, "\n".join(line for n in notes for line in textwrap.wrap(n, 120)), ha="center",
+                 va="bottom", fontsize=7.5, gid="note")
     return fig
 
 
