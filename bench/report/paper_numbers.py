@@ -3,7 +3,7 @@
 Values (listed with their tables and scale in docs/papers.md):
 the CaLR+MS paper (Jeon et al., CVPR 2025) and its supplement, Tables E (g),
 F (complexity), G (sampling), J (momentum), K (gamma'), I (MGCS), and the
-complexity-bias figures of Sec. 3. All are paper scale (C=16, N=5, 250 SPOS /
+complexity-bias values of Table D. All are paper scale (C=16, N=5, 250 SPOS /
 200 FairNAS epochs, 25,000 training images); each entry says so, so that a
 report can set the scale beside the comparison.
 
@@ -65,11 +65,11 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
     PaperValue("FairNAS, beta=0", "kendall_tau", 0.743, f"{_TABLES}, Table J",
                {**_FAIRNAS, **_MOMENTUM_0, **_COSINE}),
     # Complexity bias and C3 are our operationalizations of the paper's verbal definitions (bench.metrics.fairness).
-    PaperValue("SPOS", "complexity_bias", 0.76, "CaLR+MS paper, Sec. 3 (CB)", {**_SPOS, **_SHARED, **_COSINE}),
-    PaperValue("SPOS+CaLR", "complexity_bias", 0.63, "CaLR+MS paper, Sec. 3 (CB)", {**_SPOS, **_SHARED, **_calr()}),
-    PaperValue("SPOS", "complexity_convergence_correlation", -0.19, "CaLR+MS paper, Sec. 3 (C3)",
+    PaperValue("SPOS", "complexity_bias", 0.76, "CaLR+MS supplement, Table D (CB)", {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+CaLR", "complexity_bias", 0.63, "CaLR+MS supplement, Table D (CB)", {**_SPOS, **_SHARED, **_calr()}),
+    PaperValue("SPOS", "complexity_convergence_correlation", -0.19, "CaLR+MS supplement, Table D (C3)",
                {**_SPOS, **_SHARED, **_COSINE}),
-    PaperValue("SPOS+CaLR", "complexity_convergence_correlation", -0.09, "CaLR+MS paper, Sec. 3 (C3)",
+    PaperValue("SPOS+CaLR", "complexity_convergence_correlation", -0.09, "CaLR+MS supplement, Table D (C3)",
                {**_SPOS, **_SHARED, **_calr()}),
     PaperValue("MGCS, n=1", "mgcs_A1", 0.60, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
     PaperValue("MGCS, n=3", "mgcs_A3", 0.27, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
