@@ -78,6 +78,7 @@ import pandas as pd
 from bench.grid.collect import HISTORY_TABLE, collect, setting_of
 from bench.grid.spec import Grid, expand
 from bench.grid.store import GridDir
+from bench import metric_names as names
 from bench.validation import ConfigError
 
 FORMAT = 2
@@ -90,8 +91,9 @@ SPREAD_SEEDS = (3, 4, 5, 6, 7, 8)  # `update` also trains these at BASELINE_THRE
 
 # Ranking quality and the complexity-bias diagnostics (metrics.json of each run), and where training ended
 # (the last epoch of history.csv): a change to training that leaves the ranking alone still shows there.
-GUARDED_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "complexity_bias", "complexity_bias_matched",
-                   "complexity_convergence_correlation", "final_train_loss", "final_train_accuracy")
+GUARDED_METRICS = (names.KENDALL_TAU, names.SPARSE_KENDALL_TAU, names.SPEARMAN, names.COMPLEXITY_BIAS,
+                   names.COMPLEXITY_BIAS_MATCHED, names.COMPLEXITY_CONVERGENCE_CORRELATION, "final_train_loss",
+                   "final_train_accuracy")
 TOLERANCE_UNITS = 4.5
 TOLERANCE_FLOOR = 1e-6
 TOLERANCE_RULE = ("max(4.5 * sd * sqrt(1/n + 1/N), 1e-6): N replicate runs (seeds x torch thread counts) give "
@@ -169,10 +171,10 @@ def compute_baseline(runs: pd.DataFrame, grid: Grid, spec_ref: str) -> dict:
     other finished run of the grid's settings (more seeds, other thread counts: :func:`replicate_plan`) is a
     replicate: it enters the mean, the sd and hence the tolerance.
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
-    ok = ok.assign(torch_threads=_threads_column(ok))
-    at_base = ok[ok["torch_threads"] == BASELINE_THREADS]
-    missing = [r.label for r in grid.runs if r.key not in set(at_base["key"])]
+    ok = runs[runs[names.STATUS] == "ok"] if names.STATUS in runs else runs
+    ok = ok.assign(**{names.TORCH_THREADS: _threads_column(ok)})
+    at_base = ok[ok[names.TORCH_THREADS] == BASELINE_THREADS]
+    missing = [r.label for r in grid.runs if r.key not in set(at_base[names.KEY])]
     if missing:
         raise ConfigError(f"a baseline needs every run of grid {grid.spec.name} finished at {BASELINE_THREADS} "
                           f"torch thread(s); missing or failed: " + ", ".join(missing))
@@ -184,22 +186,22 @@ def compute_baseline(runs: pd.DataFrame, grid: Grid, spec_ref: str) -> dict:
     if absent:
         raise ConfigError(f"the runs lack the guarded metric(s) {', '.join(absent)}")
     settings_order = list(dict.fromkeys(setting_of(r.label) for r in grid.runs))
-    ok = ok[ok["setting"].isin(settings_order)]
-    twice = ok[ok.duplicated(["setting", "seed", "torch_threads"], keep=False)]
+    ok = ok[ok[names.SETTING].isin(settings_order)]
+    twice = ok[ok.duplicated([names.SETTING, names.SEED, names.TORCH_THREADS], keep=False)]
     if len(twice):
         raise ConfigError("the runs hold a (setting, seed, thread count) more than once: "
                           + ", ".join(sorted({f"{r.setting} seed {r.seed} at {r.torch_threads}" for r in
                                               twice.itertuples()})))
     settings = {}
     for setting in settings_order:
-        group = ok[ok["setting"] == setting]
+        group = ok[ok[names.SETTING] == setting]
         settings[setting] = {}
         for m in GUARDED_METRICS:
-            replicates = {int(t): {int(s): float(v) for s, v in g.set_index("seed")[m].items()}
-                          for t, g in group.groupby("torch_threads")}
+            replicates = {int(t): {int(s): float(v) for s, v in g.set_index(names.SEED)[m].items()}
+                          for t, g in group.groupby(names.TORCH_THREADS)}
             by_seed = {s: replicates[BASELINE_THREADS][s] for s in seeds}
             settings[setting][m] = metric_entry(by_seed, replicates)
-    made = {str(int(t)): sorted(int(s) for s in set(g["seed"])) for t, g in ok.groupby("torch_threads")}
+    made = {str(int(t)): sorted(int(s) for s in set(g[names.SEED])) for t, g in ok.groupby(names.TORCH_THREADS)}
     return {
         "about": "Regression baseline of the grid below, written by `bench baseline update` from real runs; "
                  "do not edit by hand. `bench baseline check` compares a fresh run of the grid with it.",
@@ -209,8 +211,8 @@ def compute_baseline(runs: pd.DataFrame, grid: Grid, spec_ref: str) -> dict:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch_version": _single(ok, "torch_version"),
         "torch_threads": BASELINE_THREADS,
-        "device": _single(ok, "device"),
-        "code_versions": _values(ok, "code_version"),  # a record, not a condition: commits may land mid-grid
+        "device": _single(ok, names.DEVICE),
+        "code_versions": _values(ok, names.CODE_VERSION),  # a record, not a condition: commits may land mid-grid
         "seeds": seeds,
         "replicates": made,
         "tolerance_rule": TOLERANCE_RULE,
@@ -240,9 +242,9 @@ def _seed_text(seeds: list[int]) -> str:
 
 def _threads_column(frame: pd.DataFrame) -> pd.Series:
     """Each run's torch thread count (BASELINE_THREADS where unrecorded)."""
-    if "torch_threads" not in frame:
+    if names.TORCH_THREADS not in frame:
         return pd.Series(BASELINE_THREADS, index=frame.index)
-    return frame["torch_threads"].fillna(BASELINE_THREADS).astype(int)
+    return frame[names.TORCH_THREADS].fillna(BASELINE_THREADS).astype(int)
 
 
 def _single(frame: pd.DataFrame, column: str) -> Any:
@@ -437,13 +439,13 @@ def results_frame(grid_dir: str | Path, grid: Grid) -> pd.DataFrame:
 
 def _results_of(root: Path, grid: Grid) -> pd.DataFrame:
     runs, _ = collect(root)
-    seeds = {r.seed for r in grid.runs} | {int(s) for s in runs.get("seed", pd.Series(dtype=float)).dropna()}
+    seeds = {r.seed for r in grid.runs} | {int(s) for s in runs.get(names.SEED, pd.Series(dtype=float)).dropna()}
     planned = (grid if seeds == {r.seed for r in grid.runs} else with_seeds(grid, sorted(seeds))).by_key()
-    runs = runs[runs["key"].isin(list(planned))].copy()
-    runs["setting"] = [setting_of(planned[k].label) for k in runs["key"]]
-    runs["seed"] = [planned[k].seed for k in runs["key"]]
+    runs = runs[runs[names.KEY].isin(list(planned))].copy()
+    runs[names.SETTING] = [setting_of(planned[k].label) for k in runs[names.KEY]]
+    runs[names.SEED] = [planned[k].seed for k in runs[names.KEY]]
     runs = _with_final_training(runs, pd.read_parquet(root / HISTORY_TABLE))
-    runs["torch_version"] = [_torch_version(GridDir(root), k) for k in runs["key"]]
+    runs["torch_version"] = [_torch_version(GridDir(root), k) for k in runs[names.KEY]]
     return runs.reset_index(drop=True)
 
 
@@ -451,9 +453,9 @@ def _with_final_training(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFr
     """``final_train_loss`` / ``final_train_accuracy``: the last epoch's training loss and accuracy of each run."""
     if history.empty or "epoch" not in history:
         return runs.assign(final_train_loss=np.nan, final_train_accuracy=np.nan)
-    last = history.sort_values("epoch").groupby("key").tail(1).set_index("key")
-    return runs.assign(final_train_loss=runs["key"].map(last["loss"]),
-                       final_train_accuracy=runs["key"].map(last["train_accuracy"]))
+    last = history.sort_values("epoch").groupby(names.KEY).tail(1).set_index(names.KEY)
+    return runs.assign(final_train_loss=runs[names.KEY].map(last["loss"]),
+                       final_train_accuracy=runs[names.KEY].map(last["train_accuracy"]))
 
 
 def _torch_version(gd: GridDir, key: str) -> str | None:
@@ -516,8 +518,8 @@ class Comparison:
         failed = self.failures
         if not failed:
             return f"baseline check: all {len(self.rows)} (setting, metric) pairs within tolerance"
-        names = ", ".join(f"{r.setting} {r.metric}" for r in failed[:10]) + (" ..." if len(failed) > 10 else "")
-        return f"baseline check: {len(failed)} of {len(self.rows)} FAILED: {names}"
+        listed = ", ".join(f"{r.setting} {r.metric}" for r in failed[:10]) + (" ..." if len(failed) > 10 else "")
+        return f"baseline check: {len(failed)} of {len(self.rows)} FAILED: {listed}"
 
 
 def compare(baseline: dict, runs: pd.DataFrame) -> Comparison:
@@ -532,12 +534,12 @@ def compare(baseline: dict, runs: pd.DataFrame) -> Comparison:
     ``SETTING @N threads``. :attr:`Comparison.exact` and a note say whether the per-seed values equal the
     stored ones exactly.
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
-    ok = ok.assign(torch_threads=_threads_column(ok))
-    counts = sorted(set(ok["torch_threads"])) or [BASELINE_THREADS]
+    ok = runs[runs[names.STATUS] == "ok"] if names.STATUS in runs else runs
+    ok = ok.assign(**{names.TORCH_THREADS: _threads_column(ok)})
+    counts = sorted(set(ok[names.TORCH_THREADS])) or [BASELINE_THREADS]
     rows: list[Row] = []
     for threads in counts:
-        group = ok[ok["torch_threads"] == threads]
+        group = ok[ok[names.TORCH_THREADS] == threads]
         rows.extend(_compare_runs(baseline, group, f" @{threads} threads" if len(counts) > 1 else ""))
     exact, exactness = _exactness(baseline, ok, counts)
     return Comparison(rows, _environment_notes(baseline, ok, counts) + [exactness], exact)
@@ -547,13 +549,13 @@ def _compare_runs(baseline: dict, ok: pd.DataFrame, suffix: str) -> list[Row]:
     """The rows for runs of one thread count (``suffix`` is appended to the setting names)."""
     rows: list[Row] = []
     for setting, metrics in baseline["settings"].items():
-        group = ok[ok["setting"] == setting]
+        group = ok[ok[names.SETTING] == setting]
         name = setting + suffix
         if group.empty:
             rows.append(_fail(name, "*", f"setting missing from the runs (they have: "
                                          f"{', '.join(sorted(set(ok['setting']))) or 'none'})"))
             continue
-        duplicated = sorted(group["seed"][group["seed"].duplicated()].unique().tolist())
+        duplicated = sorted(group[names.SEED][group[names.SEED].duplicated()].unique().tolist())
         if duplicated:
             rows.append(_fail(name, "*", f"seed(s) {duplicated} appear more than once among the runs"))
             continue
@@ -562,7 +564,7 @@ def _compare_runs(baseline: dict, ok: pd.DataFrame, suffix: str) -> list[Row]:
         rows.extend(_fail(name, m, "guarded metric missing from the baseline (bench baseline update stores it)")
                     for m in GUARDED_METRICS if m not in metrics)
     rows.extend(_fail(s + suffix, "*", "setting not in the baseline (bench baseline update adds it)")
-                for s in sorted(set(ok["setting"]) - set(baseline["settings"])))
+                for s in sorted(set(ok[names.SETTING]) - set(baseline["settings"])))
     return rows
 
 
@@ -572,7 +574,7 @@ def compare_metric(setting: str, metric: str, entry: dict, group: pd.DataFrame) 
     if metric not in group.columns:
         return Row(setting, metric, stored, None, tol, False, "metric missing from the runs")
     seeds = [int(s) for s in entry["seeds"]]
-    values = group.set_index("seed")[metric]
+    values = group.set_index(names.SEED)[metric]
     missing = [s for s in seeds if s not in values.index]
     if missing:
         return Row(setting, metric, stored, None, tol, False, f"seed(s) {missing} missing (failed or not run)")
@@ -596,14 +598,14 @@ def _fail(setting: str, metric: str, problem: str) -> Row:
 def _exactness(baseline: dict, ok: pd.DataFrame, counts: list[int]) -> tuple[bool | None, str]:
     """Whether the runs at the baseline's thread count give the stored per-seed values exactly, and a note."""
     want = int(baseline.get("torch_threads") or BASELINE_THREADS)
-    group = ok[ok["torch_threads"] == want]
+    group = ok[ok[names.TORCH_THREADS] == want]
     if group.empty:
         return None, (f"per-seed values: the runs used {', '.join(map(str, counts))} torch thread(s), the stored "
                       f"ones were made with {want}, so they cannot match exactly; the means are held to the "
                       "tolerance, which covers another thread count or machine")
     total, differing, missing, largest = 0, 0, 0, 0.0
     for setting, metrics in baseline["settings"].items():
-        values = group[group["setting"] == setting].set_index("seed")
+        values = group[group[names.SETTING] == setting].set_index(names.SEED)
         for metric, entry in metrics.items():
             for seed, stored in entry["seeds"].items():
                 total += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import __version__
 from bench.errors import BenchError
+from bench import metric_names as names
 
 
 def _config_reference() -> str:
@@ -544,13 +545,13 @@ def _pilot_power(grid_dir) -> str | None:
     if sum(gd.status(run.name) == Status.DONE for run in gd.runs.iterdir()) < 4:
         return None  # fewer than 2 settings x 2 seeds: no paired spread to learn from
     results = finished_runs(grid_dir)
-    if "kendall_tau" not in results.runs.columns or len(results.settings) < 2:
+    if names.KENDALL_TAU not in results.runs.columns or len(results.settings) < 2:
         return None
-    table = power_analysis(results, "kendall_tau", 0.05)
+    table = power_analysis(results, names.KENDALL_TAU, 0.05)
     if not (table["pairs"] >= 2).any():
         return None
     return "power, with the finished runs as a pilot (bench power says more):\n" + \
-        format_power(table, results.baseline, "kendall_tau", 0.05, 0.80)
+        format_power(table, results.baseline, names.KENDALL_TAU, 0.05, 0.80)
 
 
 def _add_collect(sub) -> None:
@@ -560,7 +561,7 @@ def _add_collect(sub) -> None:
                                    "subnet) and GRID_DIR/history.parquet (one row per epoch); they read back with "
                                    "pandas.read_parquet.")
     p.add_argument("grid_dir", help="grid directory (bench grid --out)")
-    p.add_argument("--metric", default="kendall_tau", help="metric of the printed summary (default kendall_tau)")
+    p.add_argument("--metric", default=names.KENDALL_TAU, help="metric of the printed summary (default kendall_tau)")
     p.set_defaults(func=_cmd_collect)
 
 
@@ -568,7 +569,7 @@ def _cmd_collect(args) -> int:
     from bench.grid.collect import HISTORY_TABLE, RUNS_TABLE, SCORES_TABLE, collect, summary
 
     runs, scores = collect(args.grid_dir)
-    ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+    ok = int((runs[names.STATUS] == "ok").sum()) if len(runs) else 0
     root = Path(args.grid_dir)
     print(f"collected {len(runs)} runs ({ok} ok, {len(runs) - ok} failed) and {len(scores)} subnet scores:")
     for name in (RUNS_TABLE, SCORES_TABLE, HISTORY_TABLE):
@@ -586,7 +587,7 @@ def _add_power(sub) -> None:
                     "and the paired seeds needed to detect --difference. Paired differences need the same seeds "
                     "in both settings; with 2 or 3 pilot seeds the figures are rough.")
     p.add_argument("results_dir", help="a grid directory (bench grid --out)")
-    p.add_argument("--metric", default="kendall_tau", help="metric compared (default kendall_tau)")
+    p.add_argument("--metric", default=names.KENDALL_TAU, help="metric compared (default kendall_tau)")
     p.add_argument("--difference", type=float, default=0.05,
                    help="the true difference to detect, in the metric's units (default 0.05)")
     p.add_argument("--power", type=float, default=0.80, help="probability of detecting it (default 0.80)")
@@ -783,7 +784,7 @@ def _cmd_baseline(args) -> int:
 
 
 def _baseline_write(bl, runs, grid, spec: Path, path: Path, comparison) -> int:
-    finished = set(runs.loc[runs["status"] == "ok", "key"])
+    finished = set(runs.loc[runs[names.STATUS] == "ok", names.KEY])
     missing = [r.label for r in grid.runs if r.key not in finished]
     if missing:  # a baseline of part of the grid would guard fewer seeds than its tolerance assumes
         print(f"bench: not writing {path}: run(s) failed or missing: {', '.join(missing)}", file=sys.stderr)

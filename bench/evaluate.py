@@ -106,12 +106,13 @@ class RankingProbe:
         self.precision = precision
 
     def __call__(self, model: nn.Module) -> dict[str, float]:
+        from bench import metric_names as names
         from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
 
         scores = score_between_epochs(model, self.pool, self.eval_batches, self.recalibration_batches,
                                       self.train_batches, self.precision)
-        return {"kendall_tau": kendall_tau(scores, self.truth),
-                "sparse_kendall_tau": sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}
+        return {names.KENDALL_TAU: kendall_tau(scores, self.truth),
+                names.SPARSE_KENDALL_TAU: sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}
 
 
 def score_between_epochs(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,

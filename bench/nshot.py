@@ -48,6 +48,7 @@ from torch import nn
 
 from bench import checkpoint
 from bench.heuristics.recipe import Recipe, restrict_to_leaf
+from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
 from bench.seeds import seed_streams
 from bench.spaces import nb201 as space
@@ -323,15 +324,15 @@ class NShotRun:
         run's :meth:`history`."""
         events = self.record.events
         return {
-            "partition": self.partition["name"],
-            "leaves": len(self.record.leaves()),
-            "supernet_epochs": int(len(history)),
-            "train_steps": int(len(history)) * self.schedule.steps_per_epoch,
-            "train_seconds": float(history["seconds"].sum()),
-            "images_trained": int(history["images"].sum()),
-            "leaf_epochs": self.schedule.leaf_epochs,
-            "gm_probe_passes": int(sum(e.probe_passes for e in events)),
-            "gm_probe_seconds": float(sum(e.probe_seconds for e in events)),
+            names.PARTITION: self.partition["name"],
+            names.LEAVES: len(self.record.leaves()),
+            names.SUPERNET_EPOCHS: int(len(history)),
+            names.TRAIN_STEPS: int(len(history)) * self.schedule.steps_per_epoch,
+            names.TRAIN_SECONDS: float(history["seconds"].sum()),
+            names.IMAGES_TRAINED: int(history["images"].sum()),
+            names.LEAF_EPOCHS: self.schedule.leaf_epochs,
+            names.GM_PROBE_PASSES: int(sum(e.probe_passes for e in events)),
+            names.GM_PROBE_SECONDS: float(sum(e.probe_seconds for e in events)),
         }
 
 

@@ -55,6 +55,7 @@ from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics.partition import is_split
 from bench.heuristics.recipe import build_recipe, restrict_to_leaf
+from bench import metric_names as names
 from bench.metrics.gradients import GradientStats, require_parameter
 from bench.metrics import (
     complexity_bias,
@@ -125,14 +126,14 @@ class RunRecord:
     def summary(self) -> str:
         m = self.metrics
         lines = [f"run directory: {self.path}",
-                 f"ground truth: {m['ground_truth']} ({m['pool_size']} subnets)"]
-        for key in ("kendall_tau", "sparse_kendall_tau", "spearman", "top_5pct_precision", "best_rank_at_5pct",
-                    "worst_rank_at_5pct", "complexity_bias", "complexity_bias_matched",
-                    "complexity_convergence_correlation"):
+                 f"ground truth: {m[names.GROUND_TRUTH]} ({m[names.POOL_SIZE]} subnets)"]
+        for key in (names.KENDALL_TAU, names.SPARSE_KENDALL_TAU, names.SPEARMAN, names.TOP_5PCT_PRECISION,
+                    names.BEST_RANK_AT_5PCT, names.WORST_RANK_AT_5PCT, names.COMPLEXITY_BIAS,
+                    names.COMPLEXITY_BIAS_MATCHED, names.COMPLEXITY_CONVERGENCE_CORRELATION):
             if key in m:
                 lines.append(f"  {key:36s} {m[key]: .4f}")
-        lines.append(f"  {'train_seconds':36s} {m['train_seconds']:.1f}")
-        lines.append(f"  {'score_seconds':36s} {m['score_seconds']:.1f}")
+        lines.append(f"  {names.TRAIN_SECONDS:36s} {m[names.TRAIN_SECONDS]:.1f}")
+        lines.append(f"  {names.SCORE_SECONDS:36s} {m[names.SCORE_SECONDS]:.1f}")
         return "\n".join(lines)
 
 
@@ -317,20 +318,21 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
 
     frame = scores_frame(archs, scores, truth, config.supernet.space, setting)
     if leaves is not None:
-        frame["leaf"] = leaves
+        frame[names.LEAF] = leaves
     if config.eval.scoring == "adaptive":
-        frame["images"] = images
+        frame[names.IMAGES] = images
     if averager is not None:
-        frame["supernet_accuracy_averaged"] = averager.averaged(scores)
+        frame[names.SUPERNET_ACCURACY_AVERAGED] = averager.averaged(scores)
     frame.to_csv(partial / "scores.csv", index=False)
     metrics = compute_metrics(frame, config, table, column)
     if averager is not None:
         metrics.update(averaged_metrics(frame, config, table, column))
-    metrics.update(score_images=int(sum(images)), score_images_full=len(archs) * eval_batches.num_images)
+    metrics.update({names.SCORE_IMAGES: int(sum(images)),
+                    names.SCORE_IMAGES_FULL: len(archs) * eval_batches.num_images})
     if tops:
         metrics.update(score_top_pools(tops, scorer, score, benchmark, column, config.supernet.space, setting,
                                        partial))
-    metrics.update(budget, score_seconds=score_seconds, epochs=config.train.epochs)
+    metrics.update({**budget, names.SCORE_SECONDS: score_seconds, names.EPOCHS: config.train.epochs})
     (partial / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     (partial / "environment.json").write_text(json.dumps(environment_info(device), indent=2))
     checkpoint.discard_spares(partial / CHECKPOINT_NAME)  # a finished run keeps only its last checkpoint
@@ -363,8 +365,9 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
-    budget = {"train_seconds": sum(r.seconds for r in history), "images_trained": sum(r.images for r in history),
-              "supernet_epochs": len(history), "train_steps": len(history) * len(batches)}
+    budget = {names.TRAIN_SECONDS: sum(r.seconds for r in history),
+              names.IMAGES_TRAINED: sum(r.images for r in history),
+              names.SUPERNET_EPOCHS: len(history), names.TRAIN_STEPS: len(history) * len(batches)}
     budget.update(write_diagnostics(trainer, partial))
     return (lambda archs, score: (score(model, archs), None)), pd.DataFrame([vars(r) for r in history]), budget
 
@@ -396,14 +399,14 @@ def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str
         archs = benchmark.archs(pool)
         scores, leaves = scorer(archs, score)
         frame = scores_frame(archs, scores, benchmark.table.lookup(pool, column), space_name, setting)
-        frame.insert(0, "top_percent", percent)
+        frame.insert(0, names.TOP_PERCENT, percent)
         if leaves is not None:
-            frame["leaf"] = leaves
+            frame[names.LEAF] = leaves
         frames.append(frame)
-        metrics[f"spearman_space_top{percent}pct"] = spearman(frame["supernet_accuracy"], frame["ground_truth"])
-        metrics.update(rank_at_k_metrics(frame["supernet_accuracy"], frame["ground_truth"],
-                                         suffix=f"_space_top{percent}pct"))
-        metrics[f"top{percent}pct_sample"] = len(pool)
+        supernet, truth = frame[names.SUPERNET_ACCURACY], frame[names.GROUND_TRUTH]
+        metrics[names.space_top(names.SPEARMAN, percent)] = spearman(supernet, truth)
+        metrics.update(rank_at_k_metrics(supernet, truth, suffix=names.space_top_suffix(percent)))
+        metrics[names.top_sample(percent)] = len(pool)
     pd.concat(frames, ignore_index=True).to_csv(run_dir / "scores_top.csv", index=False)
     return metrics
 
@@ -419,8 +422,8 @@ def check_grad_tensor(config: RunConfig, task: Task) -> None:
     if not _collects_gradients(config):
         return
     with torch.random.fork_rng(devices=[]):
-        names = [name for name, _ in build_supernet(config, task).named_parameters()]
-    require_parameter(config.diagnostics.grad_tensor, names)
+        parameter_names = [name for name, _ in build_supernet(config, task).named_parameters()]
+    require_parameter(config.diagnostics.grad_tensor, parameter_names)
 
 
 def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:
@@ -445,7 +448,7 @@ def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
                 for epoch, matrix in sorted(trainer.gm_matrices.items())
                 for i, a in enumerate(space.OPS) for j, b in enumerate(space.OPS)]
         pd.DataFrame(rows).to_csv(run_dir / "gm_scores.csv", index=False)
-        summary["gm_edge"] = trainer.gm_probe[1]
+        summary[names.GM_EDGE] = trainer.gm_probe[1]
     return summary
 
 
@@ -468,41 +471,42 @@ def scores_frame(archs: Sequence, scores: np.ndarray, truth: np.ndarray, space_n
     complexity = get_space(space_name).complexity
     costs = [complexity(a, **setting) for a in archs]
     return pd.DataFrame({
-        "arch_str": [str(a) for a in archs],
-        "supernet_accuracy": scores,
-        "ground_truth": truth,
-        "params": [c.params for c in costs],
-        "flops": [c.flops for c in costs],
+        names.ARCH_STR: [str(a) for a in archs],
+        names.SUPERNET_ACCURACY: scores,
+        names.GROUND_TRUTH: truth,
+        names.PARAMS: [c.params for c in costs],
+        names.FLOPS: [c.flops for c in costs],
     })
 
 
 def compute_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthTable, column: str) -> dict:
-    scores, truth = frame["supernet_accuracy"].to_numpy(), frame["ground_truth"].to_numpy()
-    params = frame["params"].to_numpy()
+    scores, truth = frame[names.SUPERNET_ACCURACY].to_numpy(), frame[names.GROUND_TRUTH].to_numpy()
+    params = frame[names.PARAMS].to_numpy()
     # P>R needs the whole space's ground truth; a partial table (digits) gives the pool's own.
     metrics = ranking_metrics(scores, truth, sparse_threshold=config.eval.sparse_threshold,
                               space_truth=table.values(column))
-    metrics.update(
-        complexity_bias=complexity_bias(scores, truth, params),
-        complexity_bias_matched=complexity_bias_matched(scores, truth, params),
-        complexity_convergence_correlation=complexity_convergence_correlation(scores, truth, params),
-        ground_truth=f"{table.benchmark}:{column}",
-        ground_truth_label=table.label,
-        pool_size=len(frame),
-    )
+    metrics.update({
+        names.COMPLEXITY_BIAS: complexity_bias(scores, truth, params),
+        names.COMPLEXITY_BIAS_MATCHED: complexity_bias_matched(scores, truth, params),
+        names.COMPLEXITY_CONVERGENCE_CORRELATION: complexity_convergence_correlation(scores, truth, params),
+        names.GROUND_TRUTH: f"{table.benchmark}:{column}",
+        names.GROUND_TRUTH_LABEL: table.label,
+        names.POOL_SIZE: len(frame),
+    })
     return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
 
 
-AVERAGED_KEYS = ("kendall_tau", "sparse_kendall_tau", "spearman", "best_rank_at_5pct", "worst_rank_at_5pct")
+AVERAGED_KEYS = (names.KENDALL_TAU, names.SPARSE_KENDALL_TAU, names.SPEARMAN, names.BEST_RANK_AT_5PCT,
+                 names.WORST_RANK_AT_5PCT)
 
 
 def averaged_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthTable, column: str) -> dict:
     """The ranking metrics of the scores averaged over the last epochs (:mod:`bench.estimators`), suffixed
     ``_averaged``, with the number of epochs averaged."""
-    averaged = frame.assign(supernet_accuracy=frame["supernet_accuracy_averaged"])
+    averaged = frame.assign(**{names.SUPERNET_ACCURACY: frame[names.SUPERNET_ACCURACY_AVERAGED]})
     metrics = compute_metrics(averaged, config, table, column)
-    out = {f"{key}_averaged": metrics[key] for key in AVERAGED_KEYS}
-    out["averaged_epochs"] = config.eval.average_last
+    out = {names.averaged(key): metrics[key] for key in AVERAGED_KEYS}
+    out[names.AVERAGED_EPOCHS] = config.eval.average_last
     return out
 
 

@@ -37,15 +37,17 @@ import pandas as pd
 import yaml
 
 from bench.grid.store import MANIFEST_FILE, RUNS_DIR, GridDir
+from bench import metric_names as names
 from bench.validation import ConfigError
 
 RUNS_TABLE = "runs.parquet"
 SCORES_TABLE = "scores.parquet"
 HISTORY_TABLE = "history.parquet"
-FIRST_COLUMNS = ["key", "label", "setting", "in_spec", "status", "error_type", "error", "attempts", "seed"]
-COST_COLUMNS = ["train_seconds", "score_seconds", "run_seconds", "images_trained", "epochs"]
-CODE_COLUMNS = ["code_version", "bench_version", "git_commit", "git_dirty", "device", "torch_threads",
-                "finished_at"]
+FIRST_COLUMNS = [names.KEY, names.LABEL, names.SETTING, names.IN_SPEC, names.STATUS, names.ERROR_TYPE, names.ERROR,
+                 names.ATTEMPTS, names.SEED]
+COST_COLUMNS = [names.TRAIN_SECONDS, names.SCORE_SECONDS, names.RUN_SECONDS, names.IMAGES_TRAINED, names.EPOCHS]
+CODE_COLUMNS = [names.CODE_VERSION, names.BENCH_VERSION, names.GIT_COMMIT, names.GIT_DIRTY, names.DEVICE,
+                names.TORCH_THREADS, names.FINISHED_AT]
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -84,14 +86,14 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
         env_path = run / "environment.json"
         env = json.loads(env_path.read_text()) if env_path.is_file() else {}
         label = labels.get(key) or config.get("name", key)
-        row = {"key": key, "label": label, "setting": setting_of(label), "in_spec": key in manifest,
-               "status": "ok", "error_type": None, "error": None, "attempts": None}
+        row = {names.KEY: key, names.LABEL: label, names.SETTING: setting_of(label), names.IN_SPEC: key in manifest,
+               names.STATUS: "ok", names.ERROR_TYPE: None, names.ERROR: None, names.ATTEMPTS: None}
         row.update(flatten(config))
         row.update(metrics)
-        row["run_seconds"] = metrics.get("train_seconds", 0.0) + metrics.get("score_seconds", 0.0)
+        row[names.RUN_SECONDS] = metrics.get(names.TRAIN_SECONDS, 0.0) + metrics.get(names.SCORE_SECONDS, 0.0)
         row.update(_code(env))
         rows.append(row)
-        ids = {"key": key, "label": label, "setting": row["setting"], "seed": config.get("seed")}
+        ids = {names.KEY: key, names.LABEL: label, names.SETTING: row[names.SETTING], names.SEED: config.get("seed")}
         if (run / "scores.csv").is_file():
             scores.append(pd.read_csv(run / "scores.csv").assign(**ids))
         if (run / "history.csv").is_file():
@@ -99,16 +101,17 @@ def collect(grid_dir: str | Path, write: bool = True) -> tuple[pd.DataFrame, pd.
     for key in gd.failed_keys():
         failure = gd.read_failure(key)
         label = labels.get(key) or failure.get("label") or key
-        row = {"key": key, "label": label, "setting": setting_of(label), "in_spec": key in manifest,
-               "status": "failed", "error_type": failure.get("error_type"), "error": failure.get("error"),
-               "attempts": failure.get("attempts"), "run_seconds": failure.get("seconds"),
-               "code_version": failure.get("code_version"), "finished_at": failure.get("failed_at")}
+        row = {names.KEY: key, names.LABEL: label, names.SETTING: setting_of(label), names.IN_SPEC: key in manifest,
+               names.STATUS: "failed", names.ERROR_TYPE: failure.get("error_type"),
+               names.ERROR: failure.get("error"), names.ATTEMPTS: failure.get("attempts"),
+               names.RUN_SECONDS: failure.get("seconds"), names.CODE_VERSION: failure.get("code_version"),
+               names.FINISHED_AT: failure.get("failed_at")}
         row.update(flatten(failure.get("config") or {}))
         rows.append(row)
 
     runs = _order(pd.DataFrame(rows)) if rows else pd.DataFrame(columns=FIRST_COLUMNS)
     runs = _text_if_mixed(runs)
-    ids = ["key", "label", "setting", "seed"]
+    ids = [names.KEY, names.LABEL, names.SETTING, names.SEED]
     scores_df = _front(pd.concat(scores, ignore_index=True), ids) if scores else pd.DataFrame(columns=ids)
     history_df = _front(pd.concat(histories, ignore_index=True), ids) if histories else pd.DataFrame(columns=ids)
     if write:
@@ -125,8 +128,9 @@ def _code(env: dict) -> dict:
     code = version
     if version and commit:
         code = f"{version}+{commit[:12]}" + (".dirty" if git.get("dirty") else "")
-    return {"code_version": code, "bench_version": version, "git_commit": commit, "git_dirty": git.get("dirty"),
-            "device": env.get("device"), "torch_threads": env.get("torch_threads"), "finished_at": env.get("date")}
+    return {names.CODE_VERSION: code, names.BENCH_VERSION: version, names.GIT_COMMIT: commit,
+            names.GIT_DIRTY: git.get("dirty"), names.DEVICE: env.get("device"),
+            names.TORCH_THREADS: env.get("torch_threads"), names.FINISHED_AT: env.get("date")}
 
 
 def _order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -170,11 +174,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def summary(runs: pd.DataFrame, metric: str = "kendall_tau") -> str:
+def summary(runs: pd.DataFrame, metric: str = names.KENDALL_TAU) -> str:
     """Per setting: runs, mean and spread of ``metric`` over seeds (what `bench collect` prints)."""
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    ok = runs[runs[names.STATUS] == "ok"] if names.STATUS in runs else runs
     if ok.empty or metric not in ok:
         return "no finished runs"
-    table = ok.groupby("setting")[metric].agg(["count", "mean", "std", "min", "max"])
+    table = ok.groupby(names.SETTING)[metric].agg(["count", "mean", "std", "min", "max"])
     table = table.rename(columns={"count": "runs"})
     return f"{metric} per setting (over seeds):\n" + table.to_string(float_format=lambda v: f"{v:.3f}")

@@ -46,6 +46,7 @@ import yaml
 
 from bench.config import RunConfig, to_dict
 from bench.grid.store import GridDir
+from bench import metric_names as names
 
 TRAIN_SET_SIZES = {"digits": 1797, "cifar10": 50000}  # images in each dataset's training set
 TABLE_SIZES = {"digits": 200, "cifar10": 15625}  # cells in the default ground-truth table ('all')
@@ -141,13 +142,13 @@ def estimate_runs(runs, grid_dir: GridDir | None, threads: int | None = None, me
     by_setting: dict[str, list[float]] = {}
     totals: dict[tuple, list[float]] = {}
     for config, m in finished:
-        by_setting.setdefault(setting_id(to_dict(config)), []).append(m["train_seconds"] + m["score_seconds"])
+        by_setting.setdefault(setting_id(to_dict(config)), []).append(m[names.TRAIN_SECONDS] + m[names.SCORE_SECONDS])
         images, subnet_images = work(config)
         t = totals.setdefault(_shape_group(config), [0.0, 0.0, 0.0, 0.0])
-        t[0] += m.get("images_trained", images)
-        t[1] += m["train_seconds"]
+        t[0] += m.get(names.IMAGES_TRAINED, images)
+        t[1] += m[names.TRAIN_SECONDS]
         t[2] += subnet_images
-        t[3] += m["score_seconds"]
+        t[3] += m[names.SCORE_SECONDS]
     rates = {g: Rates(t[0] / max(t[1], 1e-9), t[2] / max(t[3], 1e-9)) for g, t in totals.items()}
 
     estimates = {}

@@ -35,6 +35,7 @@ from bench.grid.executors import RETURN, Backend
 from bench.grid.spec import Grid, PlannedRun
 from bench.grid.store import GRID_LOG, GridDir, GridLock, Status
 from bench.grid.worker import RunOutcome, RunTask, run_task
+from bench import metric_names as names
 
 POLL_SECONDS = 1.0
 
@@ -296,7 +297,7 @@ def _record(gd: GridDir, run: PlannedRun, outcome: RunOutcome, report: GridRepor
             gd.publish_returned(run.key, outcome.files)
         gd.clear_failure(run.key)
         report.trained.append(run.key)
-        tau = outcome.metrics.get("kendall_tau") if outcome.metrics else None
+        tau = outcome.metrics.get(names.KENDALL_TAU) if outcome.metrics else None
         detail = f"kendall_tau {tau:.3f}" if isinstance(tau, float) else ""
         log.info("done %s %s in %.1f s on %s %s", run.key, run.label, outcome.seconds, outcome.host, detail)
         display.finished(run, "done", f"{detail}  {format_seconds(outcome.seconds)}", outcome.seconds)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench import metric_names as names
 
 SCRATCH_ENV = "BENCH_SCRATCH_DIR"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -246,10 +247,10 @@ def _log_result(log: logging.Logger, path: Path, metrics: dict, seconds: float) 
     if history.is_file():
         frame = pd.read_csv(history)
         log.info("history (per epoch):\n%s", frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("kendall_tau", "sparse_kendall_tau", "spearman")
+    shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in (names.KENDALL_TAU, names.SPARSE_KENDALL_TAU, names.SPEARMAN)
                       if isinstance(metrics.get(k), float))
-    log.info("done in %.1f s (train %.1f s, score %.1f s): %s", seconds, metrics.get("train_seconds", 0.0),
-             metrics.get("score_seconds", 0.0), shown)
+    log.info("done in %.1f s (train %.1f s, score %.1f s): %s", seconds, metrics.get(names.TRAIN_SECONDS, 0.0),
+             metrics.get(names.SCORE_SECONDS, 0.0), shown)
 
 
 def code_version() -> str:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench import metric_names as names
 from bench.spaces import nb201 as space
 from bench.validation import ConfigError
 
@@ -116,7 +117,7 @@ class GradientStats:
         window = self._windows[stream]
         window.append(grad)
         if len(window) == self.window:
-            self.rows.append({"epoch": epoch + 1, "step": step, "stream": stream, "grad_std": window_std(window)})
+            self.rows.append({"epoch": epoch + 1, "step": step, "stream": stream, names.GRAD_STD: window_std(window)})
             window.clear()
 
     # -- checkpointing ---------------------------------------------------------------------
@@ -135,25 +136,25 @@ class GradientStats:
     def table(self):
         import pandas as pd
 
-        return pd.DataFrame(self.rows, columns=["epoch", "step", "stream", "grad_std"])
+        return pd.DataFrame(self.rows, columns=["epoch", "step", "stream", names.GRAD_STD])
 
     def summary(self, mgcs_labels: Sequence[str] = ()) -> dict:
         out = {}
-        single = [r["grad_std"] for r in self.rows if r["stream"] == "single"]
+        single = [r[names.GRAD_STD] for r in self.rows if r["stream"] == "single"]
         if single:
-            out["grad_std"] = float(np.mean(single))
-        clusters = [r["grad_std"] for r in self.rows if r["stream"].startswith("cluster")]
+            out[names.GRAD_STD] = float(np.mean(single))
+        clusters = [r[names.GRAD_STD] for r in self.rows if r["stream"].startswith("cluster")]
         if clusters:
             # The MS figure: std within each cluster's own stream, averaged over clusters' windows.
-            out["grad_std_within_clusters"] = float(np.mean(clusters))
+            out[names.GRAD_STD_WITHIN_CLUSTERS] = float(np.mean(clusters))
         if self.cosines.get("single"):
-            out["grad_cos_successive"] = float(np.mean(self.cosines["single"]))
+            out[names.GRAD_COS_SUCCESSIVE] = float(np.mean(self.cosines["single"]))
         cluster_cos = [c for s, v in self.cosines.items() if s.startswith("cluster") for c in v]
         if cluster_cos:
-            out["grad_cos_successive_within_clusters"] = float(np.mean(cluster_cos))
+            out[names.GRAD_COS_SUCCESSIVE_WITHIN_CLUSTERS] = float(np.mean(cluster_cos))
         for n, values in sorted(self.mgcs.items()):
             label = mgcs_labels[n] if n < len(mgcs_labels) else str(n + 1)
-            out[f"mgcs_{label}"] = float(np.mean(values))
+            out[names.mgcs(label)] = float(np.mean(values))
         return out
 
 

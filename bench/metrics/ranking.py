@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from bench import metric_names as names
 from bench.metrics.checks import finite_vector
 
 __all__ = [
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 # The K of BR@K / WR@K that every run reports (1%, 5% and 10% of its pool), and the key suffix of each.
-RANK_AT_K_FRACTIONS = {0.01: "1pct", 0.05: "5pct", 0.10: "10pct"}
+RANK_AT_K_FRACTIONS = {0.01: names.pct(1), 0.05: names.pct(5), 0.10: names.pct(10)}
 
 
 # -- input checks ---------------------------------------------------------------
@@ -311,8 +312,8 @@ def rank_at_k_metrics(scores, truth, suffix: str = "") -> dict[str, float]:
     """BR@K and WR@K at each K of ``RANK_AT_K_FRACTIONS``: ``best_rank_at_5pct`` etc., plus ``suffix``."""
     out = {}
     for k, name in RANK_AT_K_FRACTIONS.items():
-        out[f"best_rank_at_{name}{suffix}"] = best_rank_at_k(scores, truth, k)
-        out[f"worst_rank_at_{name}{suffix}"] = worst_rank_at_k(scores, truth, k)
+        out[names.best_rank_at(name, suffix)] = best_rank_at_k(scores, truth, k)
+        out[names.worst_rank_at(name, suffix)] = worst_rank_at_k(scores, truth, k)
     return out
 
 
@@ -333,15 +334,15 @@ def ranking_metrics(scores, truth, *, sparse_threshold: float = 1.0, space_truth
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = {
-            "kendall_tau": kendall_tau(s, t),
-            "sparse_kendall_tau": sparse_kendall_tau(s, t, sparse_threshold),
-            "sparse_threshold": float(sparse_threshold),
-            "spearman": spearman(s, t),
-            "top_5pct_precision": top_k_precision(s, t, 5),
-            "top_10pct_precision": top_k_precision(s, t, 10),
-            "final_accuracy_top1": final_accuracy(s, t, 1),
+            names.KENDALL_TAU: kendall_tau(s, t),
+            names.SPARSE_KENDALL_TAU: sparse_kendall_tau(s, t, sparse_threshold),
+            names.SPARSE_THRESHOLD: float(sparse_threshold),
+            names.SPEARMAN: spearman(s, t),
+            names.TOP_5PCT_PRECISION: top_k_precision(s, t, 5),
+            names.TOP_10PCT_PRECISION: top_k_precision(s, t, 10),
+            names.FINAL_ACCURACY_TOP1: final_accuracy(s, t, 1),
             **rank_at_k_metrics(s, t),
         }
         if space_truth is not None:
-            out["p_beats_random_k10"] = p_beats_random(s, t, space_truth, 10) if s.size >= 10 else float("nan")
+            out[names.P_BEATS_RANDOM_K10] = p_beats_random(s, t, space_truth, 10) if s.size >= 10 else float("nan")
     return out

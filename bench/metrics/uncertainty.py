@@ -32,6 +32,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from bench import metric_names as names
+
 __all__ = ["seed_summary", "paired_difference", "summarize_frame"]
 
 # Largest number of index cells (resamples x values) drawn at once.
@@ -243,7 +245,7 @@ def summarize_frame(
     df: pd.DataFrame,
     by: list[str],
     metrics: list[str],
-    seed_col: str | None = "seed",
+    seed_col: str | None = names.SEED,
     confidence: float = 0.95,
     n_boot: int = 10_000,
     seed: int | None = 0,

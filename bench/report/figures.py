@@ -29,26 +29,28 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from bench import metric_names as names
 from bench.metrics.uncertainty import seed_summary
 from bench.report.results import Results
 
 LABELS = {
-    "kendall_tau": "Kendall tau", "sparse_kendall_tau": "sparse Kendall tau", "spearman": "Spearman rho",
-    "complexity_bias": "CB", "complexity_bias_matched": "CB-matched",
-    "complexity_convergence_correlation": "C3", "grad_std": "gradient std (single stream)",
-    "grad_std_within_clusters": "gradient std (within MS clusters)",
-    "grad_cos_successive": "successive gradient cosine", "mgcs_A1": "MGCS n=1", "mgcs_A3": "MGCS n=3",
-    "mgcs_A5": "MGCS n=5",
+    names.KENDALL_TAU: "Kendall tau", names.SPARSE_KENDALL_TAU: "sparse Kendall tau",
+    names.SPEARMAN: "Spearman rho", names.COMPLEXITY_BIAS: "CB", names.COMPLEXITY_BIAS_MATCHED: "CB-matched",
+    names.COMPLEXITY_CONVERGENCE_CORRELATION: "C3", names.GRAD_STD: "gradient std (single stream)",
+    names.GRAD_STD_WITHIN_CLUSTERS: "gradient std (within MS clusters)",
+    names.GRAD_COS_SUCCESSIVE: "successive gradient cosine", names.MGCS_A1: "MGCS n=1", names.MGCS_A3: "MGCS n=3",
+    names.MGCS_A5: "MGCS n=5",
 }
 # Where "no effect" lies for each bias metric (docs/metrics.md#cb-matched and the section after it).
-NEUTRAL = {"complexity_bias_matched": 0.5, "complexity_convergence_correlation": 0.0}
+NEUTRAL = {names.COMPLEXITY_BIAS_MATCHED: 0.5, names.COMPLEXITY_CONVERGENCE_CORRELATION: 0.0}
 # Bias metrics without a "no bias" line, and the note the figure prints instead. CB's neutral level is not 0.5
 # (docs/metrics.md#complexity-bias-cb): where accuracy grows with size, complexity-blind noise already gives CB
 # above 0.5, by how much depends on the space and the pool, so no single line would be right.
 NO_NEUTRAL_LINE = {
-    "complexity_bias": ("CB has no 'no bias' line: its neutral level is not 0.5. Where true accuracy grows with "
-                        "size, complexity-blind noise alone gives CB above 0.5 (about 0.63 to 0.71 on NAS-Bench-201 "
-                        "samples; docs/metrics.md). Read it against that level and beside CB-matched."),
+    names.COMPLEXITY_BIAS: (
+        "CB has no 'no bias' line: its neutral level is not 0.5. Where true accuracy grows with "
+        "size, complexity-blind noise alone gives CB above 0.5 (about 0.63 to 0.71 on NAS-Bench-201 "
+        "samples; docs/metrics.md). Read it against that level and beside CB-matched."),
 }
 
 PAGE_WIDTH_IN = 7.2  # A4 less the report's 12 mm margins (7.32 in), less a little for the output area
@@ -152,7 +154,7 @@ def _strip(ax, data: pd.DataFrame, x: str, y: str, order: list) -> None:
         collection.set_gid("seed")
 
 
-def seed_differences(results: Results, metric: str = "kendall_tau") -> pd.DataFrame:
+def seed_differences(results: Results, metric: str = names.KENDALL_TAU) -> pd.DataFrame:
     """Each seed's paired difference of ``metric``, setting minus baseline, for every setting but the baseline.
 
     Columns ``setting``, ``seed``, ``difference``; only seeds both settings
@@ -161,15 +163,15 @@ def seed_differences(results: Results, metric: str = "kendall_tau") -> pd.DataFr
     :func:`bench.report.summary.paired_effects` reports). For the points of
     :func:`paired_effects`.
     """
-    columns = ["setting", "seed", "difference"]
+    columns = [names.SETTING, names.SEED, "difference"]
     runs = results.runs
     if not len(runs) or metric not in runs.columns:
         return pd.DataFrame(columns=columns)
 
     def per_seed(setting):
-        part = runs[runs["setting"] == setting]
+        part = runs[runs[names.SETTING] == setting]
         return pd.Series(pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float),
-                         index=part["seed"].astype(int).to_numpy()).dropna()
+                         index=part[names.SEED].astype(int).to_numpy()).dropna()
 
     base = per_seed(results.baseline)
     rows = []
@@ -196,7 +198,7 @@ def paired_effects(effects: pd.DataFrame, baseline: str | None, metric_label: st
     if effects is None or not len(effects):
         return None
     rows = list(effects.itertuples())
-    key = "setting" if "setting" in effects.columns else "label"
+    key = names.SETTING if names.SETTING in effects.columns else "label"
     order = list(effects[key])
     fig, ax = plt.subplots(figsize=(6.8, 0.42 * len(rows) + 1.5))
     if differences is not None and len(differences) and key in differences.columns:
@@ -259,20 +261,21 @@ def metric_by_setting(results: Results, metrics: list[str]):
                              squeeze=False)
     neutral_drawn = False
     for ax, metric in zip(axes[0], metrics):
-        data = pd.DataFrame({"setting": runs["setting"], "value": pd.to_numeric(runs[metric], errors="coerce")})
-        data = data[data["setting"].isin(settings)].dropna(subset=["value"])
-        _strip(ax, data, "value", "setting", settings)
+        data = pd.DataFrame({names.SETTING: runs[names.SETTING],
+                             "value": pd.to_numeric(runs[metric], errors="coerce")})
+        data = data[data[names.SETTING].isin(settings)].dropna(subset=["value"])
+        _strip(ax, data, "value", names.SETTING, settings)
         before = len(ax.lines)
-        sns.pointplot(data=data, x="value", y="setting", order=settings, hue="setting", hue_order=settings,
-                      palette=palette, orient="h", estimator="mean", errorbar=_bootstrap_ci, markers="o",
-                      linestyle="none", capsize=0.25, markersize=5, err_kws={"linewidth": 1.2}, legend=False,
-                      ax=ax, zorder=3)
+        sns.pointplot(data=data, x="value", y=names.SETTING, order=settings, hue=names.SETTING,
+                      hue_order=settings, palette=palette, orient="h", estimator="mean", errorbar=_bootstrap_ci,
+                      markers="o", linestyle="none", capsize=0.25, markersize=5, err_kws={"linewidth": 1.2},
+                      legend=False, ax=ax, zorder=3)
         for line in ax.lines[before:]:
             if np.isnan(np.asarray(line.get_xdata(), dtype=float)).all():
                 line.remove()  # seaborn draws each hue level at every row: the other rows' are empty
             else:
                 line.set_gid("mean" if line.get_marker() not in (None, "", "None", " ") else "interval")
-        base = data.loc[data["setting"] == results.baseline, "value"]
+        base = data.loc[data[names.SETTING] == results.baseline, "value"]
         if len(base):
             ax.axvline(base.mean(), color="black", ls="--", lw=0.8, zorder=1)
         if metric in NEUTRAL:
@@ -302,13 +305,13 @@ def metric_by_setting(results: Results, metrics: list[str]):
 def ranking_over_epochs(results: Results):
     """Kendall tau of the tracking pool against epochs (eval.track_every), mean over seeds with its range."""
     h = results.history
-    if "kendall_tau" not in h.columns or h["kendall_tau"].notna().sum() == 0:
+    if names.KENDALL_TAU not in h.columns or h[names.KENDALL_TAU].notna().sum() == 0:
         return None
-    h = h[h["kendall_tau"].notna()]
+    h = h[h[names.KENDALL_TAU].notna()]
     fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN - 0.2, 3.3), sharex=True)
-    for ax, metric in zip(axes, ["kendall_tau", "sparse_kendall_tau"]):
+    for ax, metric in zip(axes, [names.KENDALL_TAU, names.SPARSE_KENDALL_TAU]):
         for setting in results.settings:
-            part = h[h["setting"] == setting].groupby("epoch")[metric]
+            part = h[h[names.SETTING] == setting].groupby("epoch")[metric]
             if not len(part):
                 continue
             mean, lo, hi = part.mean(), part.min(), part.max()
@@ -334,7 +337,7 @@ def training_loss(results: Results):
         return None
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN - 0.2, 3.2))
     for setting in results.settings:
-        part = h[h["setting"] == setting].groupby("epoch")["loss"].mean()
+        part = h[h[names.SETTING] == setting].groupby("epoch")["loss"].mean()
         if len(part):
             style = {"color": "black", "lw": 2} if setting == results.baseline else {"lw": 1.2}
             ax.plot(part.index, part.values, label=_short(setting, results.baseline), **style)
@@ -348,31 +351,31 @@ def training_loss(results: Results):
     return fig
 
 
-def chosen_runs(results: Results, metric: str = "kendall_tau") -> list[str]:
+def chosen_runs(results: Results, metric: str = names.KENDALL_TAU) -> list[str]:
     """Run keys for the score-vs-truth plots: the baseline and the best setting by mean ``metric``, lowest seed."""
     runs = results.runs
     if not len(runs) or metric not in runs.columns:
         return []
-    best = runs.groupby("setting")[metric].mean().idxmax()
+    best = runs.groupby(names.SETTING)[metric].mean().idxmax()
     keys = []
     for setting in dict.fromkeys([results.baseline, best]):
-        part = runs[runs["setting"] == setting].sort_values("seed")
-        keys.append(part["key"].iloc[0])
+        part = runs[runs[names.SETTING] == setting].sort_values(names.SEED)
+        keys.append(part[names.KEY].iloc[0])
     return keys
 
 
-def chosen_runs_text(results: Results, keys: list[str], metric: str = "kendall_tau") -> str:
+def chosen_runs_text(results: Results, keys: list[str], metric: str = names.KENDALL_TAU) -> str:
     """Which runs the score-vs-truth figure shows, and why one only where it shows one."""
-    runs = results.runs[results.runs["key"].isin(keys)]
+    runs = results.runs[results.runs[names.KEY].isin(keys)]
     if not len(runs):
         return ""
     if len(runs) == 1:
         run = runs.iloc[0]
         why = ("the baseline also has the best mean Kendall tau, so this is one run of it"
-               if run["setting"] == results.baseline else "one run")
-        return f"One panel: {why} ({_short(run['setting'], None)}, seed {run['seed']})."
-    best = runs[runs["setting"] != results.baseline].iloc[0]
-    return (f"Two panels: the baseline, and {_short(best['setting'], None)}, the setting with the best mean "
+               if run[names.SETTING] == results.baseline else "one run")
+        return f"One panel: {why} ({_short(run[names.SETTING], None)}, seed {run[names.SEED]})."
+    best = runs[runs[names.SETTING] != results.baseline].iloc[0]
+    return (f"Two panels: the baseline, and {_short(best[names.SETTING], None)}, the setting with the best mean "
             f"{label(metric)}; the lowest seed of each.")
 
 
@@ -380,24 +383,25 @@ def chosen_runs_text(results: Results, keys: list[str], metric: str = "kendall_t
 def scores_vs_truth(results: Results, keys: list[str]):
     """Supernet accuracy against ground truth per chosen run, coloured by the subnet's parameter count."""
     scores = results.scores
-    keys = [k for k in keys if k in set(scores["key"])]
+    keys = [k for k in keys if k in set(scores[names.KEY])]
     if not keys:
         return None
     width = 3.5 if len(keys) > 1 else 4.4
     fig, axes = plt.subplots(1, len(keys), figsize=(width * len(keys), 3.5), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        part = scores[scores["key"] == key]
-        run = results.runs[results.runs["key"] == key].iloc[0]
-        points = ax.scatter(part["ground_truth"], part["supernet_accuracy"], c=np.log10(part["params"]),
-                            cmap="viridis", s=12)
+        part = scores[scores[names.KEY] == key]
+        run = results.runs[results.runs[names.KEY] == key].iloc[0]
+        points = ax.scatter(part[names.GROUND_TRUTH], part[names.SUPERNET_ACCURACY],
+                            c=np.log10(part[names.PARAMS]), cmap="viridis", s=12)
         # A ground truth that is not training results (NAS-Bench-301's surrogate) says so on the axis.
-        truth = run.get("ground_truth_label")
+        truth = run.get(names.GROUND_TRUTH_LABEL)
         text = f"ground truth: {truth} (%)" if isinstance(truth, str) and truth else "ground-truth accuracy (%)"
         ax.set_xlabel("\n".join(textwrap.wrap(text, 44)))
         ax.set_ylabel("supernet accuracy (%)")
-        ax.set_title("\n".join(textwrap.wrap(f"{_short(run['setting'], results.baseline)}, seed {run['seed']}", 44))
-                     + f"\ntau {run['kendall_tau']:.3f}, CB {run.get('complexity_bias', np.nan):.2f}, "
-                     f"C3 {run.get('complexity_convergence_correlation', np.nan):.2f}")
+        title = f"{_short(run[names.SETTING], results.baseline)}, seed {run[names.SEED]}"
+        ax.set_title("\n".join(textwrap.wrap(title, 44))
+                     + f"\ntau {run[names.KENDALL_TAU]:.3f}, CB {run.get(names.COMPLEXITY_BIAS, np.nan):.2f}, "
+                     f"C3 {run.get(names.COMPLEXITY_CONVERGENCE_CORRELATION, np.nan):.2f}")
         ax.grid(alpha=0.3)
         fig.colorbar(points, ax=ax, label="log10 parameters")
     fig.tight_layout()
@@ -412,17 +416,17 @@ def gradient_std_over_training(results: Results):
     if not len(g):
         return None
     g = g.assign(kind=np.where(g["stream"] == "single", "single stream", "within MS clusters"))
-    settings = [s for s in results.settings if s in set(g["setting"])]
+    settings = [s for s in results.settings if s in set(g[names.SETTING])]
     ncols = 2 if len(settings) <= 4 else 3
     nrows = math.ceil(len(settings) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(PAGE_WIDTH_IN - 0.2, 2.0 * nrows + 0.5), sharex=True,
                              sharey=True, squeeze=False)
     for ax, setting in zip(axes.flat, settings):
         for kind, style in (("single stream", "-"), ("within MS clusters", "--")):
-            part = g[(g["setting"] == setting) & (g["kind"] == kind)]
+            part = g[(g[names.SETTING] == setting) & (g["kind"] == kind)]
             if not len(part):
                 continue
-            per_epoch = part.groupby("epoch")["grad_std"].mean()
+            per_epoch = part.groupby("epoch")[names.GRAD_STD].mean()
             ax.plot(per_epoch.index, per_epoch.values, ls=style, lw=1.2,
                     color="black" if kind == "single stream" else "tab:orange", label=kind)
         ax.set_title("\n".join(textwrap.wrap(_short(setting, results.baseline), 40)))
@@ -448,14 +452,14 @@ def gm_heatmaps(results: Results):
     gm = results.run_table("gm_scores.csv")
     if not len(gm):
         return None
-    last = gm[gm["epoch"] == gm.groupby("key")["epoch"].transform("max")]
-    settings = [s for s in results.settings if s in set(last["setting"])]
+    last = gm[gm["epoch"] == gm.groupby(names.KEY)["epoch"].transform("max")]
+    settings = [s for s in results.settings if s in set(last[names.SETTING])]
     ncols = min(2, len(settings))
     nrows = math.ceil(len(settings) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.5 * ncols, 3.3 * nrows), squeeze=False)
     for ax, setting in zip(axes.flat, settings):
-        m = last[last["setting"] == setting].pivot_table(index="op_a", columns="op_b", values="score", aggfunc="mean",
-                                                         sort=False)
+        m = last[last[names.SETTING] == setting].pivot_table(index="op_a", columns="op_b", values="score",
+                                                               aggfunc="mean", sort=False)
         image = ax.imshow(m.values, cmap="magma", vmin=-1, vmax=1)
         ax.set_xticks(range(len(m.columns)), m.columns, rotation=45, ha="right")
         ax.set_yticks(range(len(m.index)), m.index)

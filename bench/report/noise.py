@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench import metric_names as names
 from bench.metrics.uncertainty import paired_difference
 
 TRAINING_STREAMS = ("init", "data", "sampling")
@@ -36,7 +37,7 @@ SCORING_STREAMS = ("pool", "eval_images")
 STREAM_LABELS = {"init": "weight initialization", "data": "batch order and augmentation",
                  "sampling": "subnet sampling", "pool": "evaluation pool", "eval_images": "held-out images"}
 STREAMS_FILE = "scoring_streams.csv"
-AVERAGED_SUFFIX = "_averaged"
+AVERAGED_SUFFIX = names.AVERAGED_SUFFIX
 
 
 def stream_column(stream: str) -> str:
@@ -48,7 +49,7 @@ def varied_stream(run: pd.Series) -> str | None:
     set_apart = [s for s in TRAINING_STREAMS
                  if stream_column(s) in run.index and not _missing(run[stream_column(s)])]
     if len(set_apart) > 1:
-        raise ValueError(f"run {run.get('key', '?')} sets several streams apart: {', '.join(set_apart)}")
+        raise ValueError(f"run {run.get(names.KEY, '?')} sets several streams apart: {', '.join(set_apart)}")
     return set_apart[0] if set_apart else None
 
 
@@ -88,12 +89,12 @@ def training_rows(runs: pd.DataFrame, metric: str) -> list[dict]:
     return rows
 
 
-def scoring_rows(rescored: pd.DataFrame, metric: str = "kendall_tau") -> list[dict]:
+def scoring_rows(rescored: pd.DataFrame, metric: str = names.KENDALL_TAU) -> list[dict]:
     """Pooled within-supernet variance of each scoring stream (its draws and the supernet's own scoring)."""
     rows = []
     own = rescored[rescored["stream"] == "none"]
     for stream in SCORING_STREAMS:
-        groups = pd.concat([own, rescored[rescored["stream"] == stream]]).groupby("key")[metric]
+        groups = pd.concat([own, rescored[rescored["stream"] == stream]]).groupby(names.KEY)[metric]
         sizes = groups.size()
         sums = groups.apply(lambda v: float(((v - v.mean()) ** 2).sum()))
         df = int((sizes - 1).clip(lower=0).sum())
@@ -102,7 +103,7 @@ def scoring_rows(rescored: pd.DataFrame, metric: str = "kendall_tau") -> list[di
     return rows
 
 
-def noise_table(runs: pd.DataFrame, rescored: pd.DataFrame | None = None, metric: str = "kendall_tau",
+def noise_table(runs: pd.DataFrame, rescored: pd.DataFrame | None = None, metric: str = names.KENDALL_TAU,
                 seed_sd: float | None = None) -> pd.DataFrame:
     """One row per stream: sd of ``metric`` when that stream alone varies, its chi-square 95% interval and its
     share of the summed variance; then the sum, and the sd over plain seeds (``seed_sd``) where given."""
@@ -120,13 +121,13 @@ def noise_table(runs: pd.DataFrame, rescored: pd.DataFrame | None = None, metric
     return pd.concat([table, pd.DataFrame(summary)], ignore_index=True).set_index("stream")
 
 
-def estimator_table(runs: pd.DataFrame, metrics=("kendall_tau", "sparse_kendall_tau")) -> pd.DataFrame:
+def estimator_table(runs: pd.DataFrame, metrics=(names.KENDALL_TAU, names.SPARSE_KENDALL_TAU)) -> pd.DataFrame:
     """The papers' final-epoch estimator beside the epoch-averaged one, on the runs that recorded both: the
     mean of each, their paired difference (averaged minus final) with a bootstrap 95% interval, and the sd of
     each over the runs."""
     rows = []
     for metric in metrics:
-        averaged = metric + AVERAGED_SUFFIX
+        averaged = names.averaged(metric)
         if averaged not in runs.columns:
             continue
         both = runs[[metric, averaged]].dropna()
@@ -142,10 +143,10 @@ def estimator_table(runs: pd.DataFrame, metrics=("kendall_tau", "sparse_kendall_
     return pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
 
 
-def estimator_noise(runs: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
+def estimator_noise(runs: pd.DataFrame, metric: str = names.KENDALL_TAU) -> pd.DataFrame:
     """Per training stream, the sd of the final-epoch and the epoch-averaged estimator side by side."""
     final = noise_table(runs, metric=metric)
-    averaged = noise_table(runs, metric=metric + AVERAGED_SUFFIX)
+    averaged = noise_table(runs, metric=names.averaged(metric))
     streams = list(TRAINING_STREAMS) + ["sum of streams"]
     return pd.DataFrame({"final sd": final.loc[streams, "sd"], "averaged sd": averaged.loc[streams, "sd"],
                          "values": final.loc[streams, "values"]})

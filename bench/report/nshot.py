@@ -13,16 +13,18 @@ from collections import Counter
 
 import pandas as pd
 
+from bench import metric_names as names
 from bench.report.results import Results
 
 PARTITION_COLUMN = "heuristics.partition.name"
-COMPUTE_METRICS = ["leaves", "supernet_epochs", "train_steps", "gm_probe_passes", "train_seconds",
-                   "gm_probe_seconds", "score_seconds"]
-TOP_METRICS = ["spearman_space_top1pct", "spearman_space_top5pct"]
-SHORT_NAMES = {"kendall_tau": "tau", "sparse_kendall_tau": "sparse tau", "spearman": "Spearman",
-               "spearman_space_top1pct": "Spearman top 1%", "spearman_space_top5pct": "Spearman top 5%",
-               "supernet_epochs": "supernet-epochs", "train_steps": "steps", "gm_probe_passes": "GM passes",
-               "train_seconds": "train s", "gm_probe_seconds": "GM s", "score_seconds": "score s"}
+COMPUTE_METRICS = [names.LEAVES, names.SUPERNET_EPOCHS, names.TRAIN_STEPS, names.GM_PROBE_PASSES,
+                   names.TRAIN_SECONDS, names.GM_PROBE_SECONDS, names.SCORE_SECONDS]
+TOP_METRICS = [names.space_top(names.SPEARMAN, 1), names.space_top(names.SPEARMAN, 5)]
+SHORT_NAMES = {names.KENDALL_TAU: "tau", names.SPARSE_KENDALL_TAU: "sparse tau", names.SPEARMAN: "Spearman",
+               TOP_METRICS[0]: "Spearman top 1%", TOP_METRICS[1]: "Spearman top 5%",
+               names.SUPERNET_EPOCHS: "supernet-epochs", names.TRAIN_STEPS: "steps",
+               names.GM_PROBE_PASSES: "GM passes", names.TRAIN_SECONDS: "train s", names.GM_PROBE_SECONDS: "GM s",
+               names.SCORE_SECONDS: "score s"}
 """Column names that fit a printed page."""
 
 
@@ -34,12 +36,12 @@ def has_splits(results: Results) -> bool:
 def compute_table(results: Results) -> pd.DataFrame:
     """Mean compute per setting (one-shot runs: one leaf, no probe), settings in spec order."""
     runs = results.runs.copy()
-    if "leaves" in runs.columns:
-        runs["leaves"] = runs["leaves"].fillna(1)
-    if "gm_probe_passes" in runs.columns:
-        runs["gm_probe_passes"] = runs["gm_probe_passes"].fillna(0)
+    if names.LEAVES in runs.columns:
+        runs[names.LEAVES] = runs[names.LEAVES].fillna(1)
+    if names.GM_PROBE_PASSES in runs.columns:
+        runs[names.GM_PROBE_PASSES] = runs[names.GM_PROBE_PASSES].fillna(0)
     columns = [c for c in COMPUTE_METRICS if c in runs.columns]
-    table = runs.groupby("setting", sort=False)[columns].mean().reindex(results.settings)
+    table = runs.groupby(names.SETTING, sort=False)[columns].mean().reindex(results.settings)
     return table.round(1)
 
 
@@ -56,14 +58,14 @@ def split_choices(results: Results) -> pd.DataFrame:
             continue
         record = json.loads(path.read_text())
         for i, event in enumerate(record["events"]):
-            rows.append({"setting": run.setting, "seed": run.seed, "split": i, "epoch": event["epoch"],
+            rows.append({names.SETTING: run.setting, names.SEED: run.seed, "split": i, "epoch": event["epoch"],
                          "edge": event["edge"], "groups": _groups_text(event["groups"]),
                          "cut_cost": event["cost"], "edge_rule": event["edge_rule"], "cut_rule": event["cut_rule"]})
-    return pd.DataFrame(rows, columns=["setting", "seed", "split", "epoch", "edge", "groups", "cut_cost",
+    return pd.DataFrame(rows, columns=[names.SETTING, names.SEED, "split", "epoch", "edge", "groups", "cut_cost",
                                        "edge_rule", "cut_rule"])
 
 
 def grouping_frequency(choices: pd.DataFrame, setting: str) -> pd.Series:
     """How often each grouping was chosen by ``setting``'s GM splits (all splits, all seeds), most frequent first."""
-    part = choices[(choices["setting"] == setting) & (choices["cut_rule"] == "gm")]
+    part = choices[(choices[names.SETTING] == setting) & (choices["cut_rule"] == "gm")]
     return pd.Series(Counter(part["groups"]), name="splits").sort_values(ascending=False)

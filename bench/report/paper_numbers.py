@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench import metric_names as names
+
 PAPER_SCALE = "paper: C=16, N=5, 25k training images, 250 (SPOS) / 200 (FairNAS) epochs, 200 subnets"
 
 _SPOS = {"heuristics.sampling.name": "spos"}
@@ -44,36 +46,38 @@ _MOMENTUM_0 = {"train.momentum": 0.0, "heuristics.momentum_buffers.name": "share
 _TABLES = "CaLR+MS supplement"
 
 PAPER_VALUES: tuple[PaperValue, ...] = (
-    PaperValue("SPOS", "kendall_tau", 0.751, f"{_TABLES}, Tables F, J, K", {**_SPOS, **_SHARED, **_COSINE}),
-    PaperValue("SPOS+MS", "kendall_tau", 0.772, f"{_TABLES}, Tables E, G, J", {**_SPOS, **_MS, **_COSINE}),
-    PaperValue("SPOS+CaLR+MS", "kendall_tau", 0.814, f"{_TABLES}, Tables E, F, G, K", {**_SPOS, **_MS, **_calr()}),
-    PaperValue("SPOS+CaLR+MS, gamma'=2", "kendall_tau", 0.787, f"{_TABLES}, Table K",
+    PaperValue("SPOS", names.KENDALL_TAU, 0.751, f"{_TABLES}, Tables F, J, K", {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+MS", names.KENDALL_TAU, 0.772, f"{_TABLES}, Tables E, G, J", {**_SPOS, **_MS, **_COSINE}),
+    PaperValue("SPOS+CaLR+MS", names.KENDALL_TAU, 0.814, f"{_TABLES}, Tables E, F, G, K", {**_SPOS, **_MS, **_calr()}),
+    PaperValue("SPOS+CaLR+MS, gamma'=2", names.KENDALL_TAU, 0.787, f"{_TABLES}, Table K",
                {**_SPOS, **_MS, **_calr(gamma_prime=2.0)}),
-    PaperValue("SPOS+CaLR+MS, gamma'=3", "kendall_tau", 0.797, f"{_TABLES}, Table K",
+    PaperValue("SPOS+CaLR+MS, gamma'=3", names.KENDALL_TAU, 0.797, f"{_TABLES}, Table K",
                {**_SPOS, **_MS, **_calr(gamma_prime=3.0)}),
-    PaperValue("SPOS+CaLR+MS, g=x", "kendall_tau", 0.783, f"{_TABLES}, Table E", {**_SPOS, **_MS, **_calr(g="x")}),
-    PaperValue("SPOS+CaLR+MS, g=exp", "kendall_tau", 0.774, f"{_TABLES}, Table E",
+    PaperValue("SPOS+CaLR+MS, g=x", names.KENDALL_TAU, 0.783, f"{_TABLES}, Table E", {**_SPOS, **_MS, **_calr(g="x")}),
+    PaperValue("SPOS+CaLR+MS, g=exp", names.KENDALL_TAU, 0.774, f"{_TABLES}, Table E",
                {**_SPOS, **_MS, **_calr(g="exp")}),
-    PaperValue("SPOS+CaLR+MS, FLOPs", "kendall_tau", 0.783, f"{_TABLES}, Table F",
+    PaperValue("SPOS+CaLR+MS, FLOPs", names.KENDALL_TAU, 0.783, f"{_TABLES}, Table F",
                {**_SPOS, **_MS, **_calr(complexity="flops")}),
-    PaperValue("SPOS+MS, #params sampling", "kendall_tau", 0.784, f"{_TABLES}, Table G",
+    PaperValue("SPOS+MS, #params sampling", names.KENDALL_TAU, 0.784, f"{_TABLES}, Table G",
                {"heuristics.sampling.name": "complexity_proportional", **_MS, **_COSINE}),
-    PaperValue("SPOS, beta=0", "kendall_tau", 0.615, f"{_TABLES}, Table J", {**_SPOS, **_MOMENTUM_0, **_COSINE}),
-    PaperValue("FairNAS", "kendall_tau", 0.766, f"{_TABLES}, Tables F, J", {**_FAIRNAS, **_SHARED, **_COSINE}),
-    PaperValue("FairNAS+CaLR+MS", "kendall_tau", 0.828, f"{_TABLES}, Tables E, F, G",
+    PaperValue("SPOS, beta=0", names.KENDALL_TAU, 0.615, f"{_TABLES}, Table J", {**_SPOS, **_MOMENTUM_0, **_COSINE}),
+    PaperValue("FairNAS", names.KENDALL_TAU, 0.766, f"{_TABLES}, Tables F, J", {**_FAIRNAS, **_SHARED, **_COSINE}),
+    PaperValue("FairNAS+CaLR+MS", names.KENDALL_TAU, 0.828, f"{_TABLES}, Tables E, F, G",
                {**_FAIRNAS, **_MS, **_calr()}),
-    PaperValue("FairNAS, beta=0", "kendall_tau", 0.743, f"{_TABLES}, Table J",
+    PaperValue("FairNAS, beta=0", names.KENDALL_TAU, 0.743, f"{_TABLES}, Table J",
                {**_FAIRNAS, **_MOMENTUM_0, **_COSINE}),
     # Complexity bias and C3 are our operationalizations of the paper's verbal definitions (bench.metrics.fairness).
-    PaperValue("SPOS", "complexity_bias", 0.76, "CaLR+MS supplement, Table D (CB)", {**_SPOS, **_SHARED, **_COSINE}),
-    PaperValue("SPOS+CaLR", "complexity_bias", 0.63, "CaLR+MS supplement, Table D (CB)", {**_SPOS, **_SHARED, **_calr()}),
-    PaperValue("SPOS", "complexity_convergence_correlation", -0.19, "CaLR+MS supplement, Table D (C3)",
+    PaperValue("SPOS", names.COMPLEXITY_BIAS, 0.76, "CaLR+MS supplement, Table D (CB)",
                {**_SPOS, **_SHARED, **_COSINE}),
-    PaperValue("SPOS+CaLR", "complexity_convergence_correlation", -0.09, "CaLR+MS supplement, Table D (C3)",
+    PaperValue("SPOS+CaLR", names.COMPLEXITY_BIAS, 0.63, "CaLR+MS supplement, Table D (CB)",
                {**_SPOS, **_SHARED, **_calr()}),
-    PaperValue("MGCS, n=1", "mgcs_A1", 0.60, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
-    PaperValue("MGCS, n=3", "mgcs_A3", 0.27, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
-    PaperValue("MGCS, n=5", "mgcs_A5", 0.09, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+    PaperValue("SPOS", names.COMPLEXITY_CONVERGENCE_CORRELATION, -0.19, "CaLR+MS supplement, Table D (C3)",
+               {**_SPOS, **_SHARED, **_COSINE}),
+    PaperValue("SPOS+CaLR", names.COMPLEXITY_CONVERGENCE_CORRELATION, -0.09, "CaLR+MS supplement, Table D (C3)",
+               {**_SPOS, **_SHARED, **_calr()}),
+    PaperValue("MGCS, n=1", names.MGCS_A1, 0.60, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+    PaperValue("MGCS, n=3", names.MGCS_A3, 0.27, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
+    PaperValue("MGCS, n=5", names.MGCS_A5, 0.09, f"{_TABLES}, Table I", {"heuristics.sampling.name": "mgcs"}),
 )
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 
+from bench import metric_names as names
 from bench.report.results import Results, load_results
 from bench.validation import ConfigError
 
@@ -213,10 +214,10 @@ def provenance(results: Results) -> str:
 
     runs = results.runs
     planned = len(results.manifest.get("runs", [])) or len(runs)
-    codes = sorted({str(c) for c in runs.get("code_version", []) if c is not None})
-    threads = sorted({str(t) for t in runs.get("torch_threads", []) if t is not None})
-    devices = sorted({str(d) for d in runs.get("device", []) if d is not None})
-    finished = sorted(str(t) for t in runs.get("finished_at", []) if t is not None)
+    codes = sorted({str(c) for c in runs.get(names.CODE_VERSION, []) if c is not None})
+    threads = sorted({str(t) for t in runs.get(names.TORCH_THREADS, []) if t is not None})
+    devices = sorted({str(d) for d in runs.get(names.DEVICE, []) if d is not None})
+    finished = sorted(str(t) for t in runs.get(names.FINISHED_AT, []) if t is not None)
     report_code = git_commit()
     versions = ", ".join(f"{k} {v}" for k, v in package_versions(REPORT_PACKAGES).items() if v)
     lines = [
@@ -224,7 +225,7 @@ def provenance(results: Results) -> str:
         "",
         f"- **Grid spec:** `{results.manifest.get('spec', 'unknown')}` (copy in `{results.directory}/spec.yaml`)",
         f"- **Runs:** {len(runs)} finished of {planned} planned, {len(results.failed)} failed; "
-        f"{runs['setting'].nunique() if len(runs) else 0} settings; baseline setting: `{results.baseline}`",
+        f"{runs[names.SETTING].nunique() if len(runs) else 0} settings; baseline setting: `{results.baseline}`",
         f"- **Code of the runs:** {', '.join(codes) or 'unknown'}; torch threads {', '.join(threads) or '?'}; "
         f"device {', '.join(devices) or '?'}",
         f"- **Runs finished:** {finished[0] if finished else '?'} to {finished[-1] if finished else '?'}",

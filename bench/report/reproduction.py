@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench import metric_names as names
 from bench.metrics.power import minimum_detectable_difference
 from bench.metrics.uncertainty import paired_difference, seed_summary
 from bench.report.paper_numbers import matches
@@ -167,124 +168,124 @@ _GM_GRID = "ablations/gm_nas_nb201.yaml"
 CLAIMS: tuple[Claim, ...] = (
     # --- Kendall tau, CaLR+MS paper ----------------------------------------------------------------------------
     # SPOS 0.751 +- 0.008: supplement Tables F, J, K.
-    Claim("spos_tau", "SPOS ranks subnets better than chance (Kendall tau above 0)", "kendall_tau",
+    Claim("spos_tau", "SPOS ranks subnets better than chance (Kendall tau above 0)", names.KENDALL_TAU,
           {**_SPOS, **_SHARED, **_COSINE}, None, 0.751, f"{_JEON} Tables F, J, K", "absolute", +1,
           "0.751", neutral=0.0, measured_by=_CORE),
     # SPOS + MS 0.772 (Tables E, G, J) vs SPOS 0.751: both rows in Table J.
-    Claim("ms_tau", "Momentum separation (MS) raises SPOS's Kendall tau", "kendall_tau",
+    Claim("ms_tau", "Momentum separation (MS) raises SPOS's Kendall tau", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_COSINE}, {**_SPOS, **_SHARED, **_COSINE}, 0.772 - 0.751, f"{_JEON} Table J",
           "difference", +1, _versus(0.772, 0.751), measured_by=_CORE),
     # SPOS + CaLR + MS 0.814 (Tables E, F, G, K) vs SPOS 0.751: both rows in Tables F and K.
-    Claim("calr_ms_tau", "CaLR and MS together raise SPOS's Kendall tau", "kendall_tau",
+    Claim("calr_ms_tau", "CaLR and MS together raise SPOS's Kendall tau", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_SHARED, **_COSINE}, 0.814 - 0.751, f"{_JEON} Tables F, K",
           "difference", +1, _versus(0.814, 0.751), measured_by=_CORE),
     # SPOS + CaLR + MS 0.814 vs SPOS + MS 0.772: both rows in Tables E and G.
-    Claim("calr_on_ms_tau", "CaLR raises Kendall tau on top of MS (SPOS)", "kendall_tau",
+    Claim("calr_on_ms_tau", "CaLR raises Kendall tau on top of MS (SPOS)", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_MS, **_COSINE}, 0.814 - 0.772, f"{_JEON} Tables E, G",
           "difference", +1, _versus(0.814, 0.772), measured_by=_CORE),
     # SPOS beta = 0: 0.615 vs SPOS 0.751, Table J. Nesterov needs momentum, so it is off with beta = 0.
-    Claim("momentum_tau", "Removing momentum (beta = 0) lowers SPOS's Kendall tau", "kendall_tau",
+    Claim("momentum_tau", "Removing momentum (beta = 0) lowers SPOS's Kendall tau", names.KENDALL_TAU,
           {**_SPOS, **_BETA0, **_COSINE}, {**_SPOS, **_SHARED, **_COSINE}, 0.615 - 0.751, f"{_JEON} Table J",
           "difference", -1, _versus(0.615, 0.751), knobs=("train.nesterov",), measured_by=_CORE),
     # FairNAS 0.766 vs SPOS 0.751, Tables F, J (the paper trains FairNAS 200 epochs, SPOS 250: epochs may differ).
-    Claim("fairnas_tau", "FairNAS ranks better than SPOS", "kendall_tau",
+    Claim("fairnas_tau", "FairNAS ranks better than SPOS", names.KENDALL_TAU,
           {**_FAIRNAS, **_SHARED, **_COSINE}, {**_SPOS, **_SHARED, **_COSINE}, 0.766 - 0.751,
           f"{_JEON} Tables F, J", "difference", +1, _versus(0.766, 0.751), knobs=("train.epochs",),
           measured_by=_CORE),
     # FairNAS + MS 0.784 (Tables E, G, J) vs FairNAS 0.766: both rows in Table J.
-    Claim("fairnas_ms_tau", "MS raises FairNAS's Kendall tau", "kendall_tau",
+    Claim("fairnas_ms_tau", "MS raises FairNAS's Kendall tau", names.KENDALL_TAU,
           {**_FAIRNAS, **_MS, **_COSINE}, {**_FAIRNAS, **_SHARED, **_COSINE}, 0.784 - 0.766, f"{_JEON} Table J",
           "difference", +1, _versus(0.784, 0.766), measured_by=_TABLES),
     # FairNAS + CaLR + MS 0.828 (Tables E, F, G) vs FairNAS 0.766: both rows in Table F.
-    Claim("fairnas_calr_ms_tau", "CaLR and MS together raise FairNAS's Kendall tau", "kendall_tau",
+    Claim("fairnas_calr_ms_tau", "CaLR and MS together raise FairNAS's Kendall tau", names.KENDALL_TAU,
           {**_FAIRNAS, **_MS, **_calr()}, {**_FAIRNAS, **_SHARED, **_COSINE}, 0.828 - 0.766, f"{_JEON} Table F",
           "difference", +1, _versus(0.828, 0.766), measured_by=_CORE),
     # FairNAS beta = 0: 0.743 vs FairNAS 0.766, Table J (a far smaller drop than SPOS's).
     Claim("fairnas_momentum_tau", "Removing momentum lowers FairNAS's Kendall tau (less than SPOS's)",
-          "kendall_tau", {**_FAIRNAS, **_BETA0, **_COSINE}, {**_FAIRNAS, **_SHARED, **_COSINE}, 0.743 - 0.766,
+          names.KENDALL_TAU, {**_FAIRNAS, **_BETA0, **_COSINE}, {**_FAIRNAS, **_SHARED, **_COSINE}, 0.743 - 0.766,
           f"{_JEON} Table J", "difference", -1, _versus(0.743, 0.766), knobs=("train.nesterov",),
           measured_by=_TABLES),
     # FSNAS + CaLR + MS 0.767 (Tables E, F, G) vs FSNAS 0.729 (Tables F, J): both rows in Table F.
-    Claim("fsnas_calr_ms_tau", "CaLR and MS together raise few-shot (FSNAS) Kendall tau", "kendall_tau",
+    Claim("fsnas_calr_ms_tau", "CaLR and MS together raise few-shot (FSNAS) Kendall tau", names.KENDALL_TAU,
           {**_FSNAS, **_MS, **_calr()}, {**_FSNAS, **_SHARED, **_COSINE}, 0.767 - 0.729, f"{_JEON} Table F",
           "difference", +1, _versus(0.767, 0.729), measured_by=_GM_GRID),
     # g = log 0.814 vs g = x 0.783 and g = exp 0.774, Table E.
-    Claim("calr_g_x_tau", "CaLR with g = log beats g = x (SPOS + MS)", "kendall_tau",
+    Claim("calr_g_x_tau", "CaLR with g = log beats g = x (SPOS + MS)", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_MS, **_calr(g="x")}, 0.814 - 0.783, f"{_JEON} Table E",
           "difference", +1, _versus(0.814, 0.783), measured_by=_TABLES),
-    Claim("calr_g_exp_tau", "CaLR with g = log beats g = exp (SPOS + MS)", "kendall_tau",
+    Claim("calr_g_exp_tau", "CaLR with g = log beats g = exp (SPOS + MS)", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_MS, **_calr(g="exp")}, 0.814 - 0.774, f"{_JEON} Table E",
           "difference", +1, _versus(0.814, 0.774), measured_by=_TABLES),
     # complexity = parameters 0.814 vs FLOPs 0.783, Table F.
-    Claim("calr_flops_tau", "CaLR with parameters as the complexity beats FLOPs (SPOS + MS)", "kendall_tau",
+    Claim("calr_flops_tau", "CaLR with parameters as the complexity beats FLOPs (SPOS + MS)", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_MS, **_calr(complexity="flops")}, 0.814 - 0.783,
           f"{_JEON} Table F", "difference", +1, _versus(0.814, 0.783), measured_by=_TABLES),
     # gamma' = 4 0.814 vs gamma' = 2 0.787, Table K.
-    Claim("calr_gamma_tau", "CaLR with gamma' = 4 beats gamma' = 2 (SPOS + MS)", "kendall_tau",
+    Claim("calr_gamma_tau", "CaLR with gamma' = 4 beats gamma' = 2 (SPOS + MS)", names.KENDALL_TAU,
           {**_SPOS, **_MS, **_calr()}, {**_SPOS, **_MS, **_calr(gamma_prime=2.0)}, 0.814 - 0.787,
           f"{_JEON} Table K", "difference", +1, _versus(0.814, 0.787), measured_by=_TABLES),
     # CaLR 0.814 vs sampling in proportion to parameters (cosine) 0.784, both with MS, Table G.
     Claim("calr_vs_sampling_tau", "CaLR beats sampling in proportion to parameters (both with MS)",
-          "kendall_tau", {**_SPOS, **_MS, **_calr()},
+          names.KENDALL_TAU, {**_SPOS, **_MS, **_calr()},
           {"heuristics.sampling.name": "complexity_proportional", "heuristics.partition.name": "one-shot",
            **_MS, **_COSINE}, 0.814 - 0.784, f"{_JEON} Table G", "difference", +1, _versus(0.814, 0.784),
           measured_by=_TABLES),
     # --- Complexity bias and C3, CaLR+MS paper, supplement Table D (NAS-Bench-201, CIFAR-10) ---------------------
-    Claim("spos_cb", "SPOS's ranking mistakes favour small subnets (CB)", "complexity_bias",
+    Claim("spos_cb", "SPOS's ranking mistakes favour small subnets (CB)", names.COMPLEXITY_BIAS,
           {**_SPOS, **_SHARED, **_COSINE}, None, 0.76, f"{_JEON} Table D", "absolute", 0, "0.76",
           measured_by=_CORE),
-    Claim("spos_c3", "Large subnets are less converged in SPOS (C3 below 0)", "complexity_convergence_correlation",
+    Claim("spos_c3", "Large subnets are less converged in SPOS (C3 below 0)", names.COMPLEXITY_CONVERGENCE_CORRELATION,
           {**_SPOS, **_SHARED, **_COSINE}, None, -0.19, f"{_JEON} Table D", "absolute", -1, "-0.19",
           neutral=0.0, measured_by=_CORE),
-    Claim("calr_cb", "CaLR lowers complexity bias (SPOS)", "complexity_bias",
+    Claim("calr_cb", "CaLR lowers complexity bias (SPOS)", names.COMPLEXITY_BIAS,
           {**_SPOS, **_SHARED, **_calr()}, {**_SPOS, **_SHARED, **_COSINE}, 0.63 - 0.76, f"{_JEON} Table D",
           "difference", -1, _versus(0.63, 0.76, 2), measured_by=_CORE),
-    Claim("calr_c3", "CaLR moves C3 up toward 0 (SPOS)", "complexity_convergence_correlation",
+    Claim("calr_c3", "CaLR moves C3 up toward 0 (SPOS)", names.COMPLEXITY_CONVERGENCE_CORRELATION,
           {**_SPOS, **_SHARED, **_calr()}, {**_SPOS, **_SHARED, **_COSINE}, -0.09 - (-0.19), f"{_JEON} Table D",
           "difference", +1, _versus(-0.09, -0.19, 2), measured_by=_CORE),
     # --- Gradients, CaLR+MS paper ----------------------------------------------------------------------------
     # Main paper Sec. 3.3, Fig. 2 (supplement Fig. B): MS lowers the std of the gradients each buffer sees.
     Claim("ms_grad_std", "MS lowers the gradient std a momentum buffer sees (within-cluster std below the "
-          "single stream's, same run)", "grad_std_within_clusters", {**_SPOS, **_MS, **_COSINE}, None, None,
+          "single stream's, same run)", names.GRAD_STD_WITHIN_CLUSTERS, {**_SPOS, **_MS, **_COSINE}, None, None,
           "Jeon et al., CVPR 2025, Sec. 3.3, Fig. 2; suppl. Fig. B", "within-run", -1,
-          "lower (plotted, no number)", baseline_metric="grad_std", measured_by=_CORE),
+          "lower (plotted, no number)", baseline_metric=names.GRAD_STD, measured_by=_CORE),
     # Supplement Sec. C.6, Table I: MGCS 0.60, 0.27, 0.09 for n = 1, 3, 5.
     Claim("mgcs_1_3", "Gradients of subnets 3 edges apart are less alike than 1 edge apart (MGCS n=3 below n=1)",
-          "mgcs_A3", {"heuristics.sampling.name": "mgcs"}, None, 0.27 - 0.60, f"{_JEON} Table I", "within-run",
-          -1, _versus(0.27, 0.60, 2), baseline_metric="mgcs_A1", measured_by=_CORE),
-    Claim("mgcs_3_5", "... and 5 edges apart less than 3 (MGCS n=5 below n=3)", "mgcs_A5",
+          names.MGCS_A3, {"heuristics.sampling.name": "mgcs"}, None, 0.27 - 0.60, f"{_JEON} Table I", "within-run",
+          -1, _versus(0.27, 0.60, 2), baseline_metric=names.MGCS_A1, measured_by=_CORE),
+    Claim("mgcs_3_5", "... and 5 edges apart less than 3 (MGCS n=5 below n=3)", names.MGCS_A5,
           {"heuristics.sampling.name": "mgcs"}, None, 0.09 - 0.27, f"{_JEON} Table I", "within-run", -1,
-          _versus(0.09, 0.27, 2), baseline_metric="mgcs_A3", measured_by=_CORE),
+          _versus(0.09, 0.27, 2), baseline_metric=names.MGCS_A3, measured_by=_CORE),
     # --- GM-NAS, Hu et al., ICLR 2022 --------------------------------------------------------------------------
     # Table 1: accuracy of the architecture found (4 sub-supernets each): GM 92.52% / exhaustive (few-shot) 88.96%
     # / random grouping 88.83% with RSPS; 93.95% / 88.55% / 70.47% with DARTS. The paper reports no Kendall tau
     # for these; the direction of the tau rows is the one Table 1 implies.
     Claim("gm_vs_fewshot_tau", "Gradient-matching splits rank better than a few-shot (exhaustive) split",
-          "kendall_tau", {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS), None,
+          names.KENDALL_TAU, {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS), None,
           f"{_HU} Table 1", "difference", +1,
           "no Kendall tau; accuracy found 92.52% vs 88.96% (RSPS), 93.95% vs 88.55% (DARTS)",
           knobs=("heuristics.partition.warmup_epochs",), measured_by=_GM_GRID),
-    Claim("gm_vs_random_tau", "Gradient-matching groups rank better than random groups", "kendall_tau",
+    Claim("gm_vs_random_tau", "Gradient-matching groups rank better than random groups", names.KENDALL_TAU,
           {**_GM, "heuristics.partition.grouping": "gm"}, {**_GM, "heuristics.partition.grouping": "random"},
           None, f"{_HU} Table 1", "difference", +1,
           "no Kendall tau; accuracy found 92.52% vs 88.83% (RSPS), 93.95% vs 70.47% (DARTS)",
           measured_by=_GM_GRID),
     Claim("gm_vs_fewshot_acc", "Gradient-matching splits find a better architecture than a few-shot split",
-          "final_accuracy_top1", {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS), 92.52 - 88.96,
+          names.FINAL_ACCURACY_TOP1, {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS), 92.52 - 88.96,
           f"{_HU} Table 1", "difference", +1, _versus(92.52, 88.96, 2) + " (RSPS; % points)",
           knobs=("heuristics.partition.warmup_epochs",), measured_by=_GM_GRID),
     Claim("gm_vs_random_acc", "Gradient-matching groups find a better architecture than random groups",
-          "final_accuracy_top1", {**_GM, "heuristics.partition.grouping": "gm"},
+          names.FINAL_ACCURACY_TOP1, {**_GM, "heuristics.partition.grouping": "gm"},
           {**_GM, "heuristics.partition.grouping": "random"}, 92.52 - 88.83, f"{_HU} Table 1", "difference", +1,
           _versus(92.52, 88.83, 2) + " (RSPS; % points)", measured_by=_GM_GRID),
     # Table 7: Spearman among the top 1% of NAS-Bench-201: GM (2 branches, 4 splits) 0.532, few-shot 0.117.
     Claim("gm_vs_fewshot_top1", "Gradient-matching splits order the best cells better than a few-shot split",
-          "spearman_space_top1pct", {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS), 0.532 - 0.117,
-          f"{_HU} Table 7 (top 1%)", "difference", +1, _versus(0.532, 0.117),
+          names.space_top(names.SPEARMAN, 1), {**_GM, "heuristics.partition.grouping": "gm"}, dict(_FSNAS),
+          0.532 - 0.117, f"{_HU} Table 7 (top 1%)", "difference", +1, _versus(0.532, 0.117),
           knobs=("heuristics.partition.warmup_epochs",), measured_by=_GM_GRID),
     # Sec. 5.1: without re-initializing the leaves after the last split, 2.91 points lower accuracy.
     Claim("gm_restart_acc", "Re-initializing the leaves after the last split (restart) helps GM-NAS",
-          "final_accuracy_top1", {**_GM, "heuristics.partition.restart": True},
+          names.FINAL_ACCURACY_TOP1, {**_GM, "heuristics.partition.restart": True},
           {**_GM, "heuristics.partition.restart": False}, 2.91, f"{_HU} Sec. 5.1", "difference", +1,
           "+2.91 points of accuracy found",
           measured_by="a grid of GM runs with heuristics.partition.restart true and false"),
@@ -325,12 +326,12 @@ def load_study(path: str | Path) -> Study:
                 else "give a published study under reports/ or a grid directory after `bench collect`")
         raise StudyError(f"{root} has no {RUNS_TABLE}: {hint}")
     runs = pd.read_parquet(table)
-    if "status" in runs.columns:
-        runs = runs[runs["status"] == "ok"]
-    if "key" not in runs.columns:
-        runs = runs.assign(key=[f"{root.name}:{i}" for i in range(len(runs))])
-    if "setting" not in runs.columns:
-        runs = runs.assign(setting="base")
+    if names.STATUS in runs.columns:
+        runs = runs[runs[names.STATUS] == "ok"]
+    if names.KEY not in runs.columns:
+        runs = runs.assign(**{names.KEY: [f"{root.name}:{i}" for i in range(len(runs))]})
+    if names.SETTING not in runs.columns:
+        runs = runs.assign(**{names.SETTING: "base"})
     return Study(root.name, root, runs.reset_index(drop=True))
 
 
@@ -471,16 +472,16 @@ def _measure_difference(claim: Claim, studies: Sequence[Study]) -> Finding:
         for t in treated:
             candidates = []
             for base in bases:
-                if base["key"] == t["key"] or not _same(base.get("seed"), t.get("seed")):
+                if base[names.KEY] == t[names.KEY] or not _same(base.get(names.SEED), t.get(names.SEED)):
                     continue
                 if _differences(t, base, columns):
                     continue  # differs in more than the claimed knob
                 changed = _differences(t, base, sorted(allowed & set(runs.columns)))
-                candidates.append((len(changed), str(base["key"]), base))  # the closest baseline run wins
+                candidates.append((len(changed), str(base[names.KEY]), base))  # the closest baseline run wins
             if not candidates:
                 continue
             base = min(candidates, key=lambda c: (c[0], c[1]))[2]
-            pair = (str(t["key"]), str(base["key"]))
+            pair = (str(t[names.KEY]), str(base[names.KEY]))
             if pair in seen:
                 continue
             seen.add(pair)
@@ -488,9 +489,9 @@ def _measure_difference(claim: Claim, studies: Sequence[Study]) -> Finding:
                 t.get(claim.metric), errors="coerce")
             if _missing(va) or _missing(vb):
                 continue
-            unit = (study.name, pair, t.get("seed"))
+            unit = (study.name, pair, t.get(names.SEED))
             a[unit], b[unit] = float(va), float(vb)
-            used[(study.name, f"{t['setting']} minus {base['setting']}")] += 1
+            used[(study.name, f"{t[names.SETTING]} minus {base[names.SETTING]}")] += 1
     if not a:
         knobs = ", ".join(f"`{k}`" for k in claim.knobs)
         return Finding(claim, NOT_MEASURED, reason=(
@@ -517,8 +518,8 @@ def _level_runs(claim: Claim, studies: Sequence[Study]) -> list[tuple[Study, dic
         counts = [_non_default(r, columns, skip) for r in rows]
         fewest = min(counts)
         for r, c in zip(rows, counts):
-            if c == fewest and r["key"] not in seen:
-                seen.add(r["key"])
+            if c == fewest and r[names.KEY] not in seen:
+                seen.add(r[names.KEY])
                 out.append((study, r))
     return out
 
@@ -526,10 +527,10 @@ def _level_runs(claim: Claim, studies: Sequence[Study]) -> list[tuple[Study, dic
 def _summarize(claim: Claim, units: list[tuple[Study, dict, float]], reference: float) -> Finding:
     values = np.array([v for _, _, v in units], dtype=float)
     s = seed_summary(values)
-    used = Counter((study.name, str(r.get("setting"))) for study, r, _ in units)
+    used = Counter((study.name, str(r.get(names.SETTING))) for study, r, _ in units)
     finding = Finding(claim, "", s["n"], s["mean"], s["ci_low"], s["ci_high"], s["std"],
                       minimum_detectable_difference(s["std"], s["n"]),
-                      sorted({r.get("seed") for _, r, _ in units}, key=repr), _usage(used), reference=reference)
+                      sorted({r.get(names.SEED) for _, r, _ in units}, key=repr), _usage(used), reference=reference)
     finding.verdict = _verdict(claim, finding.n, finding.ci_low, finding.ci_high, reference)
     return finding
 
@@ -558,13 +559,13 @@ def _measure_within_run(claim: Claim, studies: Sequence[Study]) -> Finding:
         if claim.metric not in runs.columns or claim.baseline_metric not in runs.columns:
             continue
         for r in runs.to_dict("records"):
-            if r["key"] in seen or not claim_matches(r, claim.setting):
+            if r[names.KEY] in seen or not claim_matches(r, claim.setting):
                 continue
             v = pd.to_numeric(r.get(claim.metric), errors="coerce")
             w = pd.to_numeric(r.get(claim.baseline_metric), errors="coerce")
             if _missing(v) or _missing(w):
                 continue
-            seen.add(r["key"])
+            seen.add(r[names.KEY])
             units.append((study, r, float(v) - float(w)))
     if not units:
         return Finding(claim, NOT_MEASURED, reason=f"no run has both `{claim.metric}` and "
@@ -600,7 +601,7 @@ def _measure_grouping(claim: Claim, studies: Sequence[Study]) -> Finding:
     for study in studies:
         rows = [r for r in study.runs.to_dict("records") if claim_matches(r, claim.setting)]
         for r in rows:
-            path = study.path / "runs" / str(r["key"]) / "partition.json"
+            path = study.path / "runs" / str(r[names.KEY]) / "partition.json"
             if not path.is_file():
                 without_records.append(study.name)
                 continue
@@ -655,7 +656,7 @@ def _number(value: float, digits: int = 3, sign: bool = False) -> str:
 
 
 def _digits(claim: Claim) -> int:
-    return 2 if claim.metric == "final_accuracy_top1" else 3
+    return 2 if claim.metric == names.FINAL_ACCURACY_TOP1 else 3
 
 
 def ours_text(f: Finding) -> str:
@@ -728,16 +729,16 @@ class Page:
 
 
 def _threads(runs: pd.DataFrame) -> str:
-    if "torch_threads" not in runs.columns:
+    if names.TORCH_THREADS not in runs.columns:
         return "threads not recorded"
-    counts = Counter("unknown" if _missing(v) else str(int(v)) for v in runs["torch_threads"])
+    counts = Counter("unknown" if _missing(v) else str(int(v)) for v in runs[names.TORCH_THREADS])
     return ", ".join(f"{n} run(s) with {t} torch thread(s)" for t, n in sorted(counts.items()))
 
 
 def _versions(runs: pd.DataFrame) -> str:
-    if "code_version" not in runs.columns:
+    if names.CODE_VERSION not in runs.columns:
         return ""
-    versions = sorted({str(v) for v in runs["code_version"] if not _missing(v)})
+    versions = sorted({str(v) for v in runs[names.CODE_VERSION] if not _missing(v)})
     if not versions:
         return ""
     return "; code " + (", ".join(versions) if len(versions) <= 2 else f"{len(versions)} versions")
@@ -760,7 +761,7 @@ def build_page(studies: Sequence[Study], findings: Sequence[Finding], command: s
     details = [_detail(i, f) for i, f in enumerate(findings, 1)]
     provenance = []
     for s in studies:
-        settings = s.runs["setting"].nunique() if len(s.runs) else 0
+        settings = s.runs[names.SETTING].nunique() if len(s.runs) else 0
         provenance.append(f"`{s.path}`: {len(s.runs)} finished runs, {settings} setting(s); {_threads(s.runs)}"
                           f"{_versions(s.runs)}")
     provenance.append(f"Regenerate: `{command}`")

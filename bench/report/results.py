@@ -17,13 +17,14 @@ import yaml
 
 from bench.grid.collect import HISTORY_TABLE, RUNS_TABLE, SCORES_TABLE, collect, setting_of
 from bench.grid.store import MANIFEST_FILE, SPEC_FILE, GridDir, Status
+from bench import metric_names as names
 from bench.validation import ConfigError
 
 # Metrics summarized per setting, in the order reports show them.
-RANKING_METRICS = ["kendall_tau", "sparse_kendall_tau", "spearman"]
-BIAS_METRICS = ["complexity_bias", "complexity_bias_matched", "complexity_convergence_correlation"]
-GRADIENT_METRICS = ["grad_std", "grad_std_within_clusters", "grad_cos_successive",
-                    "grad_cos_successive_within_clusters", "mgcs_A1", "mgcs_A3", "mgcs_A5"]
+RANKING_METRICS = [names.KENDALL_TAU, names.SPARSE_KENDALL_TAU, names.SPEARMAN]
+BIAS_METRICS = [names.COMPLEXITY_BIAS, names.COMPLEXITY_BIAS_MATCHED, names.COMPLEXITY_CONVERGENCE_CORRELATION]
+GRADIENT_METRICS = [names.GRAD_STD, names.GRAD_STD_WITHIN_CLUSTERS, names.GRAD_COS_SUCCESSIVE,
+                    names.GRAD_COS_SUCCESSIVE_WITHIN_CLUSTERS, names.MGCS_A1, names.MGCS_A3, names.MGCS_A5]
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Results:
     def settings(self) -> list[str]:
         """Settings in the order the spec lists them (finished ones only)."""
         planned = [setting_of(r["label"]) for r in self.manifest.get("runs", [])]
-        present = list(dict.fromkeys(self.runs["setting"]))
+        present = list(dict.fromkeys(self.runs[names.SETTING]))
         ordered = [s for s in dict.fromkeys(planned) if s in present]
         return ordered + [s for s in present if s not in ordered]
 
@@ -63,7 +64,8 @@ class Results:
         for row in self.runs.itertuples():
             path = self.directory / "runs" / row.key / filename
             if path.is_file():
-                frames.append(pd.read_csv(path).assign(key=row.key, setting=row.setting, seed=row.seed))
+                frames.append(pd.read_csv(path).assign(**{names.KEY: row.key, names.SETTING: row.setting,
+                                                          names.SEED: row.seed}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -85,8 +87,9 @@ def load_results(directory: str | Path, recollect: bool = True) -> Results:
     history = _read_optional(root / HISTORY_TABLE)
     manifest = _read_yaml(root / MANIFEST_FILE)
     spec = _read_yaml(root / SPEC_FILE)
-    ok = runs[runs["status"] == "ok"].reset_index(drop=True) if len(runs) else runs
-    failed = runs[runs["status"] == "failed"][["label", "error_type", "error"]] if len(runs) else pd.DataFrame()
+    ok = runs[runs[names.STATUS] == "ok"].reset_index(drop=True) if len(runs) else runs
+    failed = (runs[runs[names.STATUS] == "failed"][[names.LABEL, names.ERROR_TYPE, names.ERROR]] if len(runs)
+              else pd.DataFrame())
     return Results(root, ok, scores, history, spec, manifest, _missing(grid, manifest), failed.reset_index(drop=True))
 
 
@@ -95,13 +98,13 @@ def finished_runs(directory: str | Path) -> Results:
     the runs table only, no scores or history."""
     root = Path(directory)
     runs, _ = collect(root, write=False)
-    ok = runs[runs["status"] == "ok"].reset_index(drop=True) if len(runs) else runs
+    ok = runs[runs[names.STATUS] == "ok"].reset_index(drop=True) if len(runs) else runs
     return Results(root, ok, pd.DataFrame(), pd.DataFrame(), _read_yaml(root / SPEC_FILE),
                    _read_yaml(root / MANIFEST_FILE))
 
 
 def _read_optional(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=["key", "setting", "seed"])
+    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=[names.KEY, names.SETTING, names.SEED])
 
 
 def _read_yaml(path: Path) -> dict:
@@ -113,5 +116,5 @@ def _missing(grid: GridDir, manifest: dict) -> pd.DataFrame:
     for run in manifest.get("runs", []):
         status = grid.status(run["key"])
         if status != Status.DONE:
-            rows.append({"key": run["key"], "label": run["label"], "status": status.value})
-    return pd.DataFrame(rows, columns=["key", "label", "status"])
+            rows.append({names.KEY: run["key"], names.LABEL: run["label"], names.STATUS: status.value})
+    return pd.DataFrame(rows, columns=[names.KEY, names.LABEL, names.STATUS])

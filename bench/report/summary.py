@@ -15,14 +15,15 @@ import math
 import pandas as pd
 
 from bench.report import tables
+from bench import metric_names as names
 from bench.metrics.power import minimum_detectable_difference
 from bench.report.results import Results
 
-EFFECT_COLUMNS = ["setting", "label", "effect", "ci_low", "ci_high", "distinguishable", "n", "sd", "mde",
+EFFECT_COLUMNS = [names.SETTING, "label", "effect", "ci_low", "ci_high", "distinguishable", "n", "sd", "mde",
                   "reaches_mde"]
 
 
-def paired_effects(results: Results, metric: str = "kendall_tau") -> pd.DataFrame:
+def paired_effects(results: Results, metric: str = names.KENDALL_TAU) -> pd.DataFrame:
     """One row per setting other than the baseline: its paired effect on ``metric`` and what the seeds could detect.
 
     Columns: ``setting``; ``label`` (what it changes from the baseline);
@@ -35,8 +36,8 @@ def paired_effects(results: Results, metric: str = "kendall_tau") -> pd.DataFram
     if not len(overview) or f"{metric}_effect" not in overview:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     effects = pd.DataFrame({
-        "setting": overview["setting"],
-        "label": [tables.setting_label(s, results.baseline) for s in overview["setting"]],
+        names.SETTING: overview[names.SETTING],
+        "label": [tables.setting_label(s, results.baseline) for s in overview[names.SETTING]],
         "effect": overview[f"{metric}_effect"], "ci_low": overview[f"{metric}_ci_low"],
         "ci_high": overview[f"{metric}_ci_high"], "distinguishable": overview[f"{metric}_distinguishable"],
         "n": overview[f"{metric}_pairs"], "sd": overview[f"{metric}_sd"], "mde": overview[f"{metric}_mde"]})
@@ -89,7 +90,7 @@ def first_page_sentences(effects: pd.DataFrame, baseline: str | None, metric_lab
                 + _spread_text(baseline_values, metric_label)]
     effects = effects.copy()
     if "label" not in effects:
-        effects["label"] = [tables.setting_label(s, baseline) for s in effects["setting"]]
+        effects["label"] = [tables.setting_label(s, baseline) for s in effects[names.SETTING]]
     if "mde" not in effects:
         effects["mde"] = [minimum_detectable_difference(sd, n, power) for sd, n in zip(effects["sd"], effects["n"])]
     effects["n"] = effects["n"].fillna(0).astype(int)

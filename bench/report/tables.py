@@ -20,6 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from bench import metric_names as names
 from bench.metrics.power import minimum_detectable_difference, seeds_needed
 from bench.metrics.ranking import RANK_AT_K_FRACTIONS
 from bench.metrics.uncertainty import paired_difference, seed_summary
@@ -27,54 +28,55 @@ from bench.report.paper_numbers import PAPER_VALUES, matches
 from bench.report.results import BIAS_METRICS, RANKING_METRICS, Results
 from bench.validation import ConfigError
 
-IGNORED_COLUMNS = {"seed", "name"}  # differ between runs of one setting, or carry no heuristic
+IGNORED_COLUMNS = {names.SEED, "name"}  # differ between runs of one setting, or carry no heuristic
 NA = "n/a"  # a value that is undefined (a metric a setting does not measure, an interval of one seed)
 
 # Column labels that fit a printed page, and what each stands for (:func:`legend` explains them under a table).
 SHORT_LABELS = {
-    "kendall_tau": "Kendall tau", "sparse_kendall_tau": "sparse tau", "spearman": "Spearman",
-    "complexity_bias": "CB", "complexity_bias_matched": "CB-m", "complexity_convergence_correlation": "C3",
-    "grad_std": "std", "grad_std_within_clusters": "std (MS)", "grad_cos_successive": "cos",
-    "grad_cos_successive_within_clusters": "cos (MS)", "mgcs_A1": "MGCS n=1", "mgcs_A3": "MGCS n=3",
-    "mgcs_A5": "MGCS n=5", "top_5pct_precision": "P@5%", "top_10pct_precision": "P@10%",
-    "best_rank_at_1pct": "BR@1%", "worst_rank_at_1pct": "WR@1%", "best_rank_at_5pct": "BR@5%",
-    "worst_rank_at_5pct": "WR@5%", "best_rank_at_10pct": "BR@10%", "worst_rank_at_10pct": "WR@10%",
+    names.KENDALL_TAU: "Kendall tau", names.SPARSE_KENDALL_TAU: "sparse tau", names.SPEARMAN: "Spearman",
+    names.COMPLEXITY_BIAS: "CB", names.COMPLEXITY_BIAS_MATCHED: "CB-m",
+    names.COMPLEXITY_CONVERGENCE_CORRELATION: "C3",
+    names.GRAD_STD: "std", names.GRAD_STD_WITHIN_CLUSTERS: "std (MS)", names.GRAD_COS_SUCCESSIVE: "cos",
+    names.GRAD_COS_SUCCESSIVE_WITHIN_CLUSTERS: "cos (MS)", names.MGCS_A1: "MGCS n=1", names.MGCS_A3: "MGCS n=3",
+    names.MGCS_A5: "MGCS n=5", names.TOP_5PCT_PRECISION: "P@5%", names.TOP_10PCT_PRECISION: "P@10%",
+    names.BEST_RANK_AT_1PCT: "BR@1%", names.WORST_RANK_AT_1PCT: "WR@1%", names.BEST_RANK_AT_5PCT: "BR@5%",
+    names.WORST_RANK_AT_5PCT: "WR@5%", names.BEST_RANK_AT_10PCT: "BR@10%", names.WORST_RANK_AT_10PCT: "WR@10%",
 }
 MEANINGS = {
-    "sparse_kendall_tau": "sparse Kendall tau",
-    "spearman": "Spearman rho",
-    "complexity_bias": "complexity bias among wrongly ordered pairs (0.5 = none)",
-    "complexity_bias_matched": "CB-matched, among pairs of nearly equal true accuracy (0.5 = none)",
-    "complexity_convergence_correlation": "complexity-convergence correlation (0 = none)",
-    "grad_std": "gradient std, single stream of steps",
-    "grad_std_within_clusters": "gradient std within each MS cluster's stream, mean over clusters",
-    "grad_cos_successive": "cosine of successive gradients, single stream",
-    "grad_cos_successive_within_clusters": "cosine of successive gradients within MS clusters",
-    "top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
+    names.SPARSE_KENDALL_TAU: "sparse Kendall tau",
+    names.SPEARMAN: "Spearman rho",
+    names.COMPLEXITY_BIAS: "complexity bias among wrongly ordered pairs (0.5 = none)",
+    names.COMPLEXITY_BIAS_MATCHED: "CB-matched, among pairs of nearly equal true accuracy (0.5 = none)",
+    names.COMPLEXITY_CONVERGENCE_CORRELATION: "complexity-convergence correlation (0 = none)",
+    names.GRAD_STD: "gradient std, single stream of steps",
+    names.GRAD_STD_WITHIN_CLUSTERS: "gradient std within each MS cluster's stream, mean over clusters",
+    names.GRAD_COS_SUCCESSIVE: "cosine of successive gradients, single stream",
+    names.GRAD_COS_SUCCESSIVE_WITHIN_CLUSTERS: "cosine of successive gradients within MS clusters",
+    names.TOP_5PCT_PRECISION: "top-5% precision", names.TOP_10PCT_PRECISION: "top-10% precision",
 }
 for _k, _suffix in RANK_AT_K_FRACTIONS.items():
-    MEANINGS[f"best_rank_at_{_suffix}"] = f"best true normalized rank among the supernet's top {_k:.0%} (0 = best)"
-    MEANINGS[f"worst_rank_at_{_suffix}"] = f"worst true normalized rank among the supernet's top {_k:.0%}"
+    MEANINGS[names.best_rank_at(_suffix)] = f"best true normalized rank among the supernet's top {_k:.0%} (0 = best)"
+    MEANINGS[names.worst_rank_at(_suffix)] = f"worst true normalized rank among the supernet's top {_k:.0%}"
 
 
 def long_summary(results: Results, metrics: list[str]) -> pd.DataFrame:
     """One row per (setting, metric): mean, sd, bootstrap CI and n across seeds, settings in spec order."""
     rows = []
     for setting in results.settings:
-        runs = results.runs[results.runs["setting"] == setting]
+        runs = results.runs[results.runs[names.SETTING] == setting]
         for metric in results.metrics_present(metrics):
             s = seed_summary(pd.to_numeric(runs[metric], errors="coerce").to_numpy(dtype=float))
             if s["n"] == 0:
                 continue  # a metric this setting does not measure (MGCS outside MGCS runs)
-            rows.append({"setting": setting, "metric": metric, **{k: s[k] for k in ("mean", "std", "ci_low",
-                                                                                   "ci_high", "n")}})
-    return pd.DataFrame(rows, columns=["setting", "metric", "mean", "std", "ci_low", "ci_high", "n"])
+            rows.append({names.SETTING: setting, "metric": metric,
+                         **{k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}})
+    return pd.DataFrame(rows, columns=[names.SETTING, "metric", "mean", "std", "ci_low", "ci_high", "n"])
 
 
 def changes_from_baseline(results: Results, setting: str) -> dict[str, tuple]:
     """Config columns whose value differs between ``setting`` and the baseline: {column: (baseline, setting)}."""
-    base = results.runs[results.runs["setting"] == results.baseline].iloc[0]
-    other = results.runs[results.runs["setting"] == setting].iloc[0]
+    base = results.runs[results.runs[names.SETTING] == results.baseline].iloc[0]
+    other = results.runs[results.runs[names.SETTING] == setting].iloc[0]
     changed = {}
     for column in results.runs.columns:
         if "." not in column or column in IGNORED_COLUMNS:
@@ -119,7 +121,7 @@ def heuristics_of(changes: dict[str, tuple], row) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendall_tau")) -> pd.DataFrame:
+def heuristics_overview(results: Results, metrics=(names.KENDALL_TAU, names.SPARSE_KENDALL_TAU)) -> pd.DataFrame:
     """Per setting other than the baseline: what changed, its heuristics and sources, and the paired effect.
 
     Per metric ``m``: ``m_effect`` (mean paired per-seed difference, setting
@@ -133,8 +135,8 @@ def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendal
     base = _per_seed(results, results.baseline, list(metrics))
     for setting in results.settings[1:]:
         changes = changes_from_baseline(results, setting)
-        found = heuristics_of(changes, results.runs[results.runs["setting"] == setting].iloc[0])
-        row = {"setting": setting,
+        found = heuristics_of(changes, results.runs[results.runs[names.SETTING] == setting].iloc[0])
+        row = {names.SETTING: setting,
                "changed": "; ".join(f"{c} {_fmt(a)} -> {_fmt(b)}" for c, (a, b) in changes.items()),
                "heuristics": ", ".join(name for name, _ in found) or "-",
                "sources": "; ".join(sorted({src for _, src in found})) or "-",
@@ -152,7 +154,7 @@ def heuristics_overview(results: Results, metrics=("kendall_tau", "sparse_kendal
     return pd.DataFrame(rows)
 
 
-def power_analysis(results: Results, metric: str = "kendall_tau", difference: float = 0.05,
+def power_analysis(results: Results, metric: str = names.KENDALL_TAU, difference: float = 0.05,
                    power: float = 0.80) -> pd.DataFrame:
     """How many paired seeds each comparison with the baseline needs, with this grid as the pilot.
 
@@ -171,15 +173,16 @@ def power_analysis(results: Results, metric: str = "kendall_tau", difference: fl
     for _, r in overview.iterrows():
         pairs = int(r.get(f"{metric}_pairs", 0) or 0)
         sd = r.get(f"{metric}_sd", math.nan)
-        rows.append({"setting": r["setting"], "pairs": pairs, "effect": r.get(f"{metric}_effect", math.nan),
+        rows.append({names.SETTING: r[names.SETTING], "pairs": pairs,
+                     "effect": r.get(f"{metric}_effect", math.nan),
                      "sd_diff": sd, "mde": minimum_detectable_difference(sd, pairs, power),
                      "seeds_needed": seeds_needed(sd, difference, power) if pairs >= 2 else math.nan})
-    return pd.DataFrame(rows, columns=["setting", "pairs", "effect", "sd_diff", "mde", "seeds_needed"])
+    return pd.DataFrame(rows, columns=[names.SETTING, "pairs", "effect", "sd_diff", "mde", "seeds_needed"])
 
 
 def _per_seed(results: Results, setting: str, metrics: list[str]) -> dict[str, dict]:
-    runs = results.runs[results.runs["setting"] == setting]
-    return {m: dict(zip(runs["seed"].astype(int), pd.to_numeric(runs[m], errors="coerce")))
+    runs = results.runs[results.runs[names.SETTING] == setting]
+    return {m: dict(zip(runs[names.SEED].astype(int), pd.to_numeric(runs[m], errors="coerce")))
             for m in metrics if m in runs.columns}
 
 
@@ -191,7 +194,7 @@ def _fmt(value) -> str:
 
 def our_scale(results: Results, setting: str) -> str:
     """The scale of a setting's runs, in few words (the papers' is PAPER_SCALE)."""
-    r = results.runs[results.runs["setting"] == setting].iloc[0]
+    r = results.runs[results.runs[names.SETTING] == setting].iloc[0]
     train = r.get("data.train_size")
     images = "all" if train is None or (isinstance(train, float) and math.isnan(train)) else f"{int(train):,}"
     return (f"{r.get('data.dataset')}, C={r.get('supernet.C')}, N={r.get('supernet.N')}, {images} images, "
@@ -200,27 +203,28 @@ def our_scale(results: Results, setting: str) -> str:
 
 def scales(results: Results) -> pd.DataFrame:
     """The scale of every setting's runs (dataset, width, depth, images, epochs, pool)."""
-    return pd.DataFrame({"setting": results.settings, "scale": [our_scale(results, s) for s in results.settings]})
+    return pd.DataFrame({names.SETTING: results.settings,
+                         "scale": [our_scale(results, s) for s in results.settings]})
 
 
 def paper_comparison(results: Results) -> pd.DataFrame:
     """Each value the papers report beside ours for the same setting (settings of this grid that match)."""
     rows = []
     for setting in results.settings:
-        first = results.runs[results.runs["setting"] == setting].iloc[0]
-        runs = results.runs[results.runs["setting"] == setting]
+        first = results.runs[results.runs[names.SETTING] == setting].iloc[0]
+        runs = results.runs[results.runs[names.SETTING] == setting]
         for paper in PAPER_VALUES:
             if paper.metric not in runs.columns or not matches(first, paper.match):
                 continue
             s = seed_summary(pd.to_numeric(runs[paper.metric], errors="coerce").to_numpy(dtype=float))
-            rows.append({"setting": setting, "paper setting": paper.setting, "metric": paper.metric,
+            rows.append({names.SETTING: setting, "paper setting": paper.setting, "metric": paper.metric,
                          "paper": paper.value, "ours (mean)": s["mean"], "ours (sd)": s["std"],
                          "ours CI": f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]", "seeds": s["n"],
                          "source": paper.source})
     return pd.DataFrame(rows)
 
 
-def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse_kendall_tau")):
+def overview_for_reading(overview: pd.DataFrame, metrics=(names.KENDALL_TAU, names.SPARSE_KENDALL_TAU)):
     """The overview as two narrow tables for a page, indexed by setting, and the references of the second.
 
     Returns ``(effects, changes, references)``. Effects: per metric the
@@ -232,11 +236,11 @@ def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse
     """
     if not len(overview):
         return overview, overview, []
-    effects = overview[["setting"]].copy()
+    effects = overview[[names.SETTING]].copy()
     for metric in metrics:
         if f"{metric}_effect" not in overview:
             continue
-        name = "tau" if metric == "kendall_tau" else metric.replace("_kendall_tau", " tau")
+        name = "tau" if metric == names.KENDALL_TAU else metric.replace("_" + names.KENDALL_TAU, " tau")
         effects[f"{name} effect [95% CI]"] = [
             effect_text(e, lo, hi, n, digits=3) for e, lo, hi, n in
             zip(overview[f"{metric}_effect"], overview[f"{metric}_ci_low"], overview[f"{metric}_ci_high"],
@@ -244,17 +248,17 @@ def overview_for_reading(overview: pd.DataFrame, metrics=("kendall_tau", "sparse
         effects[f"{name}: dist."] = [_yes_no(d, n) for d, n in zip(overview[f"{metric}_distinguishable"],
                                                                    overview[f"{metric}_pairs"])]
         effects[f"{name}: MDE"] = [fmt_number(v, 3) for v in overview[f"{metric}_mde"]]
-    if "kendall_tau_pairs" in overview:
-        effects["seeds"] = overview["kendall_tau_pairs"]
+    if f"{names.KENDALL_TAU}_pairs" in overview:
+        effects["seeds"] = overview[f"{names.KENDALL_TAU}_pairs"]
     sources = list(dict.fromkeys(src for row in overview.get("source_list", []) for src in row))
-    changes = overview[["setting", "heuristics", "changed"]].copy()
+    changes = overview[[names.SETTING, "heuristics", "changed"]].copy()
     if sources:  # numbered references, listed under the table: they do not fit a column
         changes["sources"] = [", ".join(f"[{i}]" for i in sorted(sources.index(src) + 1 for src in row)) or "-"
                               for row in overview["source_list"]]
     elif "sources" in overview:
         changes["sources"] = overview["sources"]
     references = [f"[{i + 1}] {src}" for i, src in enumerate(sources)]
-    return readable(effects.set_index("setting")), readable(changes.set_index("setting")), references
+    return readable(effects.set_index(names.SETTING)), readable(changes.set_index(names.SETTING)), references
 
 
 def references_markdown(references: list[str]) -> str:
@@ -322,10 +326,10 @@ def interval_text(mean, ci_low, ci_high, n, digits: int = 3) -> str:
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Setting labels with a space after each comma, so that a narrow page can wrap them."""
     frame = frame.copy()
-    if frame.index.name == "setting":
+    if frame.index.name == names.SETTING:
         frame.index = frame.index.str.replace(r",(?! )", ", ", regex=True)
-    if "setting" in frame.columns:
-        frame["setting"] = frame["setting"].str.replace(r",(?! )", ", ", regex=True)
+    if names.SETTING in frame.columns:
+        frame[names.SETTING] = frame[names.SETTING].str.replace(r",(?! )", ", ", regex=True)
     return frame
 
 
@@ -358,7 +362,7 @@ def per_setting(results: Results, metrics: list[str]) -> pd.DataFrame:
     present = [m for m in metrics if m in set(summary["metric"])]
     if not present:
         return pd.DataFrame()
-    table = summary.pivot_table(index="setting", columns="metric", values="mean", sort=False)
+    table = summary.pivot_table(index=names.SETTING, columns="metric", values="mean", sort=False)
     return table.reindex(index=[s for s in results.settings if s in table.index], columns=present)
 
 
@@ -390,9 +394,9 @@ def paper_comparison_for_reading(comparison: pd.DataFrame) -> tuple[pd.DataFrame
 
 
 # Top of the ranking: what a search that keeps the supernet's best-scored subnets would get.
-TOP_OF_RANKING = ["top_5pct_precision", "top_10pct_precision"] + [
-    f"{bound}_rank_at_{suffix}" for suffix in RANK_AT_K_FRACTIONS.values() for bound in ("best", "worst")]
-TOP_LABELS = {"top_5pct_precision": "top-5% precision", "top_10pct_precision": "top-10% precision",
+TOP_OF_RANKING = [names.TOP_5PCT_PRECISION, names.TOP_10PCT_PRECISION] + [
+    rank(suffix) for suffix in RANK_AT_K_FRACTIONS.values() for rank in (names.best_rank_at, names.worst_rank_at)]
+TOP_LABELS = {names.TOP_5PCT_PRECISION: "top-5% precision", names.TOP_10PCT_PRECISION: "top-10% precision",
               **{m: SHORT_LABELS[m] for m in TOP_OF_RANKING[2:]}}
 
 
