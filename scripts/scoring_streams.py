@@ -12,7 +12,8 @@ the grid is loaded from its checkpoint and scored
   eval_images``, as many images as the run scored).
 
 One row per (run, stream, value) goes to ``scoring_streams.csv`` in the grid
-directory (or ``--out``); ``bench.report.noise`` turns it, with the grid's
+directory (or ``--out``), written after each run; runs already in it are
+skipped, so the script can be run again as the grid grows; ``bench.report.noise`` turns it, with the grid's
 training-stream runs, into the noise-share table.
 
 Usage::
@@ -100,14 +101,18 @@ def main(argv=None) -> int:
     runs = sorted(p.parent for p in (args.grid / "runs").glob("*/metrics.json"))
     if not runs:
         raise SystemExit(f"{args.grid}: no finished runs under runs/")
-    rows = []
-    for run_dir in runs:
-        start = time.perf_counter()
-        rows.extend(rescore(run_dir, args.data_dir, args.values))
-        print(f"{run_dir.name}: {time.perf_counter() - start:.0f} s", flush=True)
     out = args.out or args.grid / "scoring_streams.csv"
-    pd.DataFrame(rows).to_csv(out, index=False)
-    print(f"wrote {out} ({len(rows)} rows)")
+    # Runs already in the file are kept, not scored again: the grid may have grown since.
+    table = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+    done = set(table["key"]) if len(table) else set()
+    for run_dir in runs:
+        if run_dir.name in done:
+            continue
+        start = time.perf_counter()
+        table = pd.concat([table, pd.DataFrame(rescore(run_dir, args.data_dir, args.values))], ignore_index=True)
+        table.to_csv(out, index=False)  # after each run: an interrupted rescoring keeps what it did
+        print(f"{run_dir.name}: {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{out}: {len(table)} rows")
     return 0
 
 
