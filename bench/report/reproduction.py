@@ -34,7 +34,8 @@ Kinds of claims and how each is measured:
 Verdict (differences, within-run differences, levels against their neutral
 value, grouping shares against chance): the 95% interval excludes the neutral
 value on the paper's side: "reproduced in direction"; on the other side:
-"contradicted"; otherwise, or with fewer than 2 seeds: "inconclusive"; no
+"contradicted"; otherwise, or with fewer than 3 seeds, pairs or runs (a bootstrap of 2 values
+is only their range): "inconclusive"; no
 study has the settings: "not measured" (the row stays, so that the page lists
 every claim). With 3 seeds a percentile-bootstrap interval covers about 75%
 of the time, not 95% (:mod:`bench.metrics.uncertainty`): a verdict from 3
@@ -438,12 +439,16 @@ class Finding:
     reference: float | None = None  # the value the verdict compares with (0, a neutral level, chance)
 
 
+MIN_UNITS = 3  # seeds, pairs or runs a verdict needs
+
+
 def _verdict(claim: Claim, n: int, low: float, high: float, reference: float) -> str:
     if n == 0:
         return NOT_MEASURED
     if claim.direction == 0:
         return REFERENCE
-    if n < 2 or math.isnan(low) or math.isnan(high):
+    # A percentile bootstrap of 2 values is just their range, not an interval: no verdict below 3.
+    if n < MIN_UNITS or math.isnan(low) or math.isnan(high):
         return INCONCLUSIVE
     if low > reference:
         observed = 1
