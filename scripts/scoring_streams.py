@@ -9,7 +9,9 @@ the grid is loaded from its checkpoint and scored
   Kendall tau, a check that the reload is faithful),
 - with the pool drawn with each seed of ``--values`` (``stream = pool``),
 - on the held-out images drawn with each seed of ``--values`` (``stream =
-  eval_images``, as many images as the run scored).
+  eval_images``, as many images as the run scored),
+- on the first N held-out images for each N of ``--image-counts`` (``stream =
+  eval_image_count``): what the run would have scored with ``data.eval_images: N``.
 
 One row per (run, stream, value) goes to ``scoring_streams.csv`` in the grid
 directory (or ``--out``), written after each run; runs already in it are
@@ -53,7 +55,7 @@ def load_model(run_dir: Path, config, task, device) -> torch.nn.Module:
     return model
 
 
-def rescore(run_dir: Path, data_dir: str | None, values: list[int]) -> list[dict]:
+def rescore(run_dir: Path, data_dir: str | None, values: list[int], image_counts: list[int] = ()) -> list[dict]:
     config = load_config(run_dir / "config.yaml")
     device = resolve_device(config.train.device)
     evaluation = prepare_evaluation(config, data_dir)
@@ -64,8 +66,8 @@ def rescore(run_dir: Path, data_dir: str | None, values: list[int]) -> list[dict
     train_batches = DeviceBatches(train_set, config.train.batch_size, device, augment=False,
                                   pad=crop_padding(task, config.data), seed=streams.data)
 
-    def held_out(images_seed):
-        _, images = load_split(task, config.data, evaluation.data_dir, images_seed)
+    def held_out(images_seed, data=config.data):
+        _, images = load_split(task, data, evaluation.data_dir, images_seed)
         return DeviceBatches(images, config.eval.batch_size, device, augment=False, shuffle=False,
                              drop_last=False, mean=train_batches.mean, std=train_batches.std)
 
@@ -83,6 +85,9 @@ def rescore(run_dir: Path, data_dir: str | None, values: list[int]) -> list[dict
         rows.append({"stream": "pool", "value": value, **measure(prepare_evaluation(other, data_dir).pool,
                                                                    own_images)})
         rows.append({"stream": "eval_images", "value": value, **measure(evaluation.pool, held_out(value))})
+    for count in image_counts:
+        first = held_out(streams.eval_images, dataclasses.replace(config.data, eval_images=count))
+        rows.append({"stream": "eval_image_count", "value": count, **measure(evaluation.pool, first)})
     own = json.loads((run_dir / "metrics.json").read_text())["kendall_tau"]
     if abs(rows[0]["kendall_tau"] - own) > 1e-9:
         print(f"warning: {run_dir.name}: rescored tau {rows[0]['kendall_tau']:.4f} differs from the run's "
@@ -94,7 +99,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("grid", type=Path, help="a grid directory (results/<grid>) with finished runs")
     parser.add_argument("--data-dir", help="the data directory (default: $BENCH_DATA_DIR)")
-    parser.add_argument("--values", type=int, nargs="+", default=[1, 2, 3], help="seeds of each scoring stream")
+    parser.add_argument("--values", type=int, nargs="*", default=[1, 2, 3], help="seeds of each scoring stream")
+    parser.add_argument("--image-counts", type=int, nargs="*", default=[],
+                        help="also score on the first N held-out images, for each N (e.g. 10000)")
     parser.add_argument("--out", type=Path, help="CSV to write (default: <grid>/scoring_streams.csv)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -109,7 +116,7 @@ def main(argv=None) -> int:
         if run_dir.name in done:
             continue
         start = time.perf_counter()
-        table = pd.concat([table, pd.DataFrame(rescore(run_dir, args.data_dir, args.values))], ignore_index=True)
+        table = pd.concat([table, pd.DataFrame(rescore(run_dir, args.data_dir, args.values, args.image_counts))], ignore_index=True)
         table.to_csv(out, index=False)  # after each run: an interrupted rescoring keeps what it did
         print(f"{run_dir.name}: {time.perf_counter() - start:.0f} s", flush=True)
     print(f"{out}: {len(table)} rows")
