@@ -80,7 +80,9 @@ class TrainConfig:
     epochs: int = option(60, "training epochs", low=1)
     batch_size: int = option(64, "images per step", low=1)
     lr: float = option(0.025, "initial learning rate", low=0.0, low_open=True)
-    warmup_epochs: int = option(0, "linear learning-rate warm-up epochs before the schedule", low=0)
+    warmup_epochs: int = option(0, "linear learning-rate warm-up epochs at the start of the schedule (not "
+                                "heuristics.partition.warmup_epochs, the one-shot training before each split)",
+                                low=0)
     label_smoothing: float = option(0.0, "label smoothing of the cross-entropy loss", low=0.0, high=0.5)
     momentum: float = option(0.9, "SGD momentum beta", low=0.0, high=0.999)
     nesterov: bool = option(True, "Nesterov momentum (needs momentum > 0)")
@@ -140,7 +142,9 @@ class DiagnosticsConfig:
     gm_every: int = option(0, "compute the gradient-matching score matrix of gm_edge at the end of every k-th "
                            "epoch and of the last (0: never)", low=0)
     gm_edge: int = option(0, "edge whose ops the GM score matrix compares", low=0, high=5)
-    gm_batches: int = option(10, "batches the GM scores are averaged over (R; GM-NAS used 100)", low=1)
+    gm_batches: int = option(10, "batches R the GM diagnostic probe (gm_every; it measures, decides nothing) "
+                             "averages its scores over (GM-NAS used 100); not heuristics.partition.gm_batches, the "
+                             "R of GM splitting's split decisions", low=1)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ import torch
 from torch import nn
 
 from bench import checkpoint
+from bench.heuristics import registry
+from bench.heuristics.partition import schedule_of  # noqa: F401  (moved; callers import it from here)
 from bench.heuristics.recipe import Recipe, restrict_to_leaf
 from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
@@ -55,22 +57,18 @@ from bench.spaces import nb201 as space
 from bench.splitting import (
     Leaf,
     PartitionRecord,
-    SplitError,
     SplitEvent,
-    SplitSchedule,
     candidate_edges,
     choose_edge,
     choose_split_edge,
     cut_cost,
     leaf_index,
-    plan_schedule,
     random_partition,
     read_partition_record,
     root_leaf,
     write_partition_record,
 )
 from bench.train import Trainer
-from bench.validation import ConfigError
 
 RECORD_NAME = "partition.json"
 NODES_DIR = "nodes"
@@ -82,30 +80,6 @@ GM_STREAM = 12  # generator stream of the GM probe's base paths
 def root_ops(op_set: str) -> tuple[str, ...]:
     """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1)."""
     return space.OPS if op_set == "all" else tuple(op for op in space.OPS if op != space.NONE)
-
-
-def schedule_of(partition: dict, epochs: int, steps_per_epoch: int, n_ops: int = len(space.OPS)) -> SplitSchedule:
-    """The splitting schedule a ``partition`` selection gives for a one-shot budget of ``epochs``."""
-    few_shot = partition["name"] == "few-shot"
-    splits = 1 if few_shot else partition["splits"]
-    branching = n_ops if few_shot else partition["groups"]
-    restart = not few_shot and partition["restart"]
-    if branching > n_ops:
-        raise ConfigError(f"heuristics.partition.groups = {branching} exceeds the {n_ops} ops of an edge; "
-                          f"allowed: 2..{n_ops}")
-    warmup = partition["warmup_epochs"]
-    try:
-        if partition["budget"] == "equal_total":
-            return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
-                                 steps_per_epoch=steps_per_epoch, budget_epochs=epochs, scale_leaf_epochs=True)
-        leaf_epochs = epochs if restart else epochs - warmup * splits
-        if leaf_epochs < 1:
-            raise SplitError(f"{splits} warm-up(s) of {warmup} epochs leave no epoch of train.epochs = {epochs} "
-                             "for the leaves")
-        return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
-                             steps_per_epoch=steps_per_epoch, leaf_epochs=leaf_epochs)
-    except SplitError as exc:
-        raise ConfigError(f"heuristics.partition ({partition['name']}): {exc}") from None
 
 
 def node_seed(seed: int, level: int, leaf: Leaf) -> int:
@@ -159,7 +133,7 @@ class NShotRun:
     # -- the tree ------------------------------------------------------------------------------
     @property
     def restart(self) -> bool:
-        return self.partition["name"] == "gm" and self.partition["restart"]
+        return registry.build(self.config.heuristics, "partition").restart
 
     def fit(self) -> list[Leaf]:
         """Warm up and split level by level, then train every leaf; returns the leaves."""
@@ -254,7 +228,7 @@ class NShotRun:
                 return event
         seed = node_seed(self.config.seed, node.level, node.leaf)
         rng = np.random.default_rng([seed, SPLIT_STREAM])
-        if self.partition["name"] == "few-shot":
+        if registry.build(self.config.heuristics, "partition").exhaustive:
             event = self._few_shot_event(node, rng)
         else:
             event = self._gm_event(node, model, rng, np.random.default_rng([seed, GM_STREAM]))

@@ -53,6 +53,7 @@ from bench.environment import environment_info
 from bench.estimators import EpochAveragedScores
 from bench.evaluate import RankingProbe, score_pool
 from bench.groundtruth import GroundTruthTable
+from bench.heuristics import registry
 from bench.heuristics.partition import is_split
 from bench.heuristics.recipe import build_recipe, restrict_to_leaf
 from bench import metric_names as names
@@ -69,7 +70,7 @@ from bench.splitting import root_leaf
 from bench.spaces import nb201 as space
 from bench.supernets.darts import DARTSSupernet
 from bench.supernets.nb101 import NB101Supernet
-from bench.supernets.nb201 import BNConfig, NB201Supernet
+from bench.supernets.nb201 import NB201Supernet
 from bench.searchspaces import get_space, standalone_setting
 from bench.seeds import seed_streams
 from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
@@ -270,8 +271,7 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                                  drop_last=False, mean=batches.mean, std=batches.std)
     archs = benchmark.archs(pool)
     setting = standalone_setting(config.supernet.space, task)
-    bn = config.heuristics["bn"]
-    recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
+    recalibration = registry.build(config.heuristics, "bn").recalibration_batches
     truth = table.lookup(pool, column)
 
     spent = {}  # held-out images each scored subnet saw, by id() of its Arch
@@ -412,7 +412,7 @@ def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str
 
 
 def _collects_gradients(config: RunConfig) -> bool:
-    return config.diagnostics.grad_stats or config.heuristics["sampling"]["name"] == "mgcs"
+    return config.diagnostics.grad_stats or registry.selection(config.heuristics, "sampling").collects_gradients
 
 
 def check_grad_tensor(config: RunConfig, task: Task) -> None:
@@ -428,7 +428,7 @@ def check_grad_tensor(config: RunConfig, task: Task) -> None:
 
 def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:
     d = config.diagnostics
-    mgcs = config.heuristics["sampling"]["name"] == "mgcs"
+    mgcs = registry.selection(config.heuristics, "sampling").collects_gradients
     if _collects_gradients(config):
         trainer.grad_stats = GradientStats(trainer.model, d.grad_tensor, d.grad_window, d.grad_interval,
                                            per_cluster=recipe.clusters > 1,
@@ -454,8 +454,7 @@ def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
 
 def build_supernet(config: RunConfig, task: Task) -> nn.Module:
     """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``)."""
-    bn = config.heuristics["bn"]
-    bn_config = BNConfig(track_running_stats=bn["name"] != "batch_stats", affine=bn["affine"])
+    bn_config = registry.build(config.heuristics, "bn").bn_config
     net = config.supernet
     common = dict(num_classes=task.num_classes, in_channels=task.in_channels, bn=bn_config)
     if net.space == "nb101":

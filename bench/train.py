@@ -4,7 +4,7 @@ Each step asks the recipe which subnets to train (one for single-path
 sampling, SPOS; several for FairNAS, whose gradients on the same batch are
 accumulated), with which learning rate and per-subnet loss weights (the LR
 schedule, or CaLR), and which momentum buffer to use (MS cluster); then one
-optimizer step is taken (:class:`bench.heuristics.optim.ClusteredSGD`).
+optimizer step is taken (:class:`bench.heuristics.clustered_sgd.ClusteredSGD`).
 
 Determinism and resumption: every random choice of an epoch (the subnets of
 its steps, the batch order, the augmentation, drop-path masks) is drawn from
@@ -33,7 +33,7 @@ from bench import checkpoint
 from bench.config import TrainConfig
 from bench.data import DeviceBatches
 from bench.data.augment import epoch_seed
-from bench.heuristics.optim import ClusteredSGD
+from bench.heuristics.clustered_sgd import ClusteredSGD
 from bench.heuristics.recipe import Recipe
 from bench.heuristics.sampling import StepPlan
 from bench.precision import autocast

@@ -27,7 +27,7 @@ from bench.cli import main
 from bench.config import ConfigError
 from bench.grid import load_grid
 from bench.grid.store import GridDir
-from bench.heuristics.lr_schedule import LRPolicy, StepLR
+from bench.heuristics.lr_policy import LRPolicy, StepLR
 
 STORED = bl.DEFAULT_BASELINE
 SEEDS = (0, 1, 2)

@@ -6,7 +6,7 @@ import torch
 from scipy import stats
 
 from bench.config import load_config
-from bench.heuristics.lr_schedule import LRPolicy
+from bench.heuristics.lr_policy import CaLRSchedule, LRPolicy
 from bench.heuristics.recipe import build_recipe
 from bench.heuristics.sampling import FairSampler, ProportionalSampler, UniformSampler, space_complexity
 from bench.spaces import nb201 as space
@@ -59,15 +59,15 @@ def test_complexity_proportional_sampling_draws_in_proportion_to_parameters():
 
 
 def test_calr_policy_gives_lr0_at_step_0_and_eta_lr0_at_the_end():
-    selection = {"name": "calr", "gamma_prime": 4.0, "g": "log", "complexity": "params", "eta": 0.1}
-    policy = LRPolicy(selection, lr=0.05, total_steps=100, warmup_steps=0, epochs=10, standalone=DIGITS)
+    policy = CaLRSchedule(eta=0.1).build(lr=0.05, total_steps=100, warmup_steps=0, epochs=10, standalone=DIGITS)
+    assert isinstance(policy, LRPolicy)
     small, large = space.Arch(("none",) * 6), space.Arch(("nor_conv_3x3",) * 6)
     assert policy.for_step(0, [small]).lr == pytest.approx(0.05)
     assert policy.for_step(100, [large]).lr == pytest.approx(0.1 * 0.05)
     # Mid-training, the large subnet keeps a higher learning rate (gamma 1/4 versus 4).
     assert policy.for_step(50, [large]).lr > policy.for_step(50, [small]).lr
-    assert policy.calr.gamma(policy._complexity(small)) == pytest.approx(4.0)
-    assert policy.calr.gamma(policy._complexity(large)) == pytest.approx(0.25)
+    assert policy.calr.gamma(policy.complexity(small)) == pytest.approx(4.0)
+    assert policy.calr.gamma(policy.complexity(large)) == pytest.approx(0.25)
     # With several subnets (FairNAS) the step uses lr_0 and weights each subnet by its factor.
     step = policy.for_step(50, [small, large])
     assert step.lr == pytest.approx(0.05) and step.weights[1] > step.weights[0]

@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from bench.heuristics.optim import ClusteredSGD
+from bench.heuristics.clustered_sgd import ClusteredSGD
 
 
 def _params(seed: int = 0) -> list[torch.Tensor]:

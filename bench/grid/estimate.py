@@ -45,12 +45,12 @@ import numpy as np
 import yaml
 
 from bench.config import RunConfig, to_dict
+from bench.heuristics import registry
 from bench.grid.store import GridDir
 from bench import metric_names as names
 
 TRAIN_SET_SIZES = {"digits": 1797, "cifar10": 50000}  # images in each dataset's training set
 TABLE_SIZES = {"digits": 200, "cifar10": 15625}  # cells in the default ground-truth table ('all')
-FAIRNAS_SUBNETS = 5  # subnets per step: one per NB201 op
 TIMED_STEPS = 8
 # Packed runs' throughput relative to the same runs alone, where nothing was measured. An assumption, not a
 # measurement: a small supernet (NB201 C=16, batch 64) leaves a large GPU idle between its many small kernels,
@@ -91,7 +91,7 @@ def work(config: RunConfig) -> tuple[int, int]:
         valid_size = n - train_size
     train = max(1, round(config.data.portion * train_size)) if config.data.portion < 1 else train_size
     steps = max(1, train // config.train.batch_size)
-    per_step = FAIRNAS_SUBNETS if config.heuristics["sampling"]["name"] == "fairnas" else 1
+    per_step = registry.selection(config.heuristics, "sampling").subnets_per_step
     images = _supernet_epochs(config) * steps * config.train.batch_size * per_step
     held_out = config.data.eval_images or valid_size
     pool = TABLE_SIZES[config.data.dataset] if config.eval.pool_size == "all" else config.eval.pool_size
@@ -100,13 +100,13 @@ def work(config: RunConfig) -> tuple[int, int]:
 
 def _supernet_epochs(config: RunConfig) -> int:
     """Epochs over all (sub-)supernets: ``train.epochs``, or a split run's schedule total (bench.nshot)."""
-    partition = config.heuristics["partition"]
-    if partition["name"] == "one-shot":
+    partition = registry.build(config.heuristics, "partition")
+    if not partition.is_split:
         return config.train.epochs
-    from bench.nshot import root_ops, schedule_of
+    from bench.nshot import root_ops
 
     n_ops = len(root_ops(config.supernet.op_set))
-    return schedule_of(partition, config.train.epochs, 1, n_ops).total_supernet_epochs
+    return partition.schedule(config.train.epochs, 1, n_ops).total_supernet_epochs
 
 
 def setting_id(config_dict: dict) -> str:

@@ -5,6 +5,10 @@ studies vary, each with its source and the key that sets it. Sources:
 "How to Train Your Super-Net" (Yu et al. 2020, the heuristics study), its
 Sec. 4 per heuristic; the CaLR+MS paper (Jeon et al., CVPR 2025) and its
 supplement for the momentum ablation.
+
+Knob slots are labels of the listing, not config keys. The SGD momentum
+settings are listed under ``sgd_momentum``, apart from the choice slot
+``momentum_buffers`` (which buffer a step uses: shared or MS).
 """
 
 from bench.heuristics.registry import Heuristic, register
@@ -25,9 +29,9 @@ knob("data_portion", "budget", "data.portion", "fraction of the supernet-trainin
 knob("weight_decay", "regularization", "train.weight_decay", "L2 weight decay")
 knob("label_smoothing", "regularization", "train.label_smoothing", "label smoothing of the cross-entropy loss")
 knob("drop_path", "regularization", "supernet.drop_path", "drop-path rate: each edge's output dropped per image")
-knob("momentum", "momentum", "train.momentum", "SGD momentum beta (0 allowed: no momentum)",
+knob("momentum", "sgd_momentum", "train.momentum", "SGD momentum beta (0 allowed: no momentum)",
      "Jeon et al., CVPR 2025, supplement Table J; " + HTTYS)
-knob("nesterov", "momentum", "train.nesterov", "Nesterov momentum on or off")
+knob("nesterov", "sgd_momentum", "train.nesterov", "Nesterov momentum on or off")
 knob("width", "low_fidelity", "supernet.C", "supernet width C (channels of the first stage); the stand-alone "
      "network that complexity refers to keeps the benchmark's")
 knob("depth", "low_fidelity", "supernet.N", "supernet cells per stage N, separate from the stand-alone network's")

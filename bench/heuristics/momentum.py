@@ -22,69 +22,146 @@ not use has no gradient.
   behaviour the published supernet code was written against).
 
 Momentum value (beta, 0 allowed) and Nesterov are the knobs ``train.momentum``
-and ``train.nesterov``; the CaLR+MS supplement, Table J, compares beta = 0,
-0.9 and MS.
+and ``train.nesterov`` (listed under the knob slot ``sgd_momentum``); the
+CaLR+MS supplement, Table J, compares beta = 0, 0.9 and MS.
+
+Components: a ``momentum_buffers`` choice builds :class:`MomentumBuffers`
+(how many buffers the optimizer keeps, the MS position, and the cluster of a
+subnet, on the run's search space); an ``unused_params`` choice builds the
+``unused`` policy of :class:`bench.heuristics.clustered_sgd.ClusteredSGD`.
 """
 
 from __future__ import annotations
 
-from typing import Union
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Sequence, Union
 
 import numpy as np
 
-from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
-from bench.searchspaces import get_space
+from bench.heuristics.registry import Selection, param, register, register_slot
+from bench.searchspaces import NB201, SearchSpace, get_space
 from bench.spaces import nb201 as space
 from bench.validation import ConfigError
 
 MS_SOURCE = "Jeon et al., CVPR 2025 (CaLR+MS), Sec. 3.3, Eq. (8); supplement Table J"
+SHARING = "spatial / parameter optimization / global weight sharing"
 
 register_slot("momentum_buffers", "which momentum buffer a step reads and updates", default="shared")
 register_slot("unused_params", "what moves weights the sampled subnet did not use", default="skip")
 
-register(Heuristic(
-    "shared", "momentum_buffers", "one momentum buffer per weight, shared by all subnets",
-    "Guo et al., ECCV 2020 (SPOS): SGD with momentum 0.9", "spatial / parameter optimization / global weight sharing"))
 
-register(Heuristic(
-    "ms", "momentum_buffers", "momentum separation: one buffer per cluster of subnets (the op on one edge)",
-    MS_SOURCE, "spatial / parameter optimization / global weight sharing",
-    {"edge": Param(Union[int, str], "first", "clustering edge: 'first', 'last', 'random' (with edge_seed) or an index",
-                   low=0, words=("first", "last", "random")),
-     "edge_seed": Param(int, 0, "seed of the 'random' edge choice", low=0)}))
+@dataclass(frozen=True)
+class MomentumBuffers:
+    """The momentum buffers of a run: ``clusters`` buffers per weight (1: shared), the MS position ``edge``
+    (None: no separation) and the cluster of each subnet on ``search_space``."""
 
-register(Heuristic(
-    "skip", "unused_params", "unused weights are not touched (PyTorch >= 2.0: gradient None, skipped)",
-    "ours (docs/heuristics.md#unused_params); PyTorch 2.0 release notes (zero_grad set_to_none default)",
-    "spatial / parameter optimization"))
+    clusters: int
+    edge: int | None
+    search_space: SearchSpace = NB201
 
-register(Heuristic(
-    "stale", "unused_params", "unused weights still moved by weight decay and stale momentum (PyTorch < 2.0, "
-    "as the published code ran)", "ours (docs/heuristics.md#unused_params)",
-    "spatial / parameter optimization"))
+    def cluster_of(self, arch: Any) -> int:
+        return 0 if self.edge is None else self.search_space.cluster(arch, self.edge)
 
-
-def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:
-    """The index of the MS clustering edge."""
-    edge = selection["edge"]
-    if edge == "first":
-        return 0
-    if edge == "last":
-        return num_edges - 1
-    if edge == "random":
-        return int(np.random.default_rng(selection["edge_seed"]).integers(num_edges))
-    if not 0 <= edge < num_edges:
-        raise ConfigError(f"heuristics.momentum_buffers.edge = {edge} is out of range: MS clusters on one of "
-                          f"{num_edges} positions ({unit}s) here; allowed: 'first', 'last', 'random' or an int "
-                          f"in [0, {num_edges - 1}]")
-    return int(edge)
+    def for_leaf(self, split_edges: Sequence[int]) -> MomentumBuffers:
+        """The buffers of a sub-supernet that has split ``split_edges`` (NB201): MS (CaLR+MS supplement,
+        Algorithm 3) clusters on an edge other than the split edges: this one unless the leaf has split it,
+        then the first edge the leaf has not split (our choice of which one)."""
+        if self.edge is None or self.edge not in split_edges:
+            return self
+        unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
+        return replace(self, edge=unsplit[0] if unsplit else self.edge)
 
 
-@compatibility_rule
-def _ms_needs_momentum(selection, config) -> None:
-    if selection["momentum_buffers"]["name"] == "ms":
+@dataclass(frozen=True)
+class MomentumBufferChoice(Selection):
+    """Base of the ``momentum_buffers`` choices: ``build(search_space=)`` -> :class:`MomentumBuffers`."""
+
+    slot = "momentum_buffers"
+    taxonomy = SHARING
+    separates: ClassVar[bool] = False  # a step reads and updates one of several buffers (MS)
+
+    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+        raise NotImplementedError
+
+
+@register
+@dataclass(frozen=True)
+class SharedMomentum(MomentumBufferChoice):
+    name = "shared"
+    description = "one momentum buffer per weight, shared by all subnets"
+    source = "Guo et al., ECCV 2020 (SPOS): SGD with momentum 0.9"
+
+    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+        return MomentumBuffers(1, None, search_space)
+
+
+@register
+@dataclass(frozen=True)
+class MomentumSeparation(MomentumBufferChoice):
+    """Momentum separation, MS (Jeon et al., CVPR 2025, Sec. 3.3, Eqs. (7)-(8)): one buffer per cluster of
+    subnets, the clusters being the ops of one position. Ours: the position's names ('first', 'last',
+    'random') and the positions of NB101 and DARTS (:mod:`bench.searchspaces`)."""
+
+    name = "ms"
+    description = "momentum separation: one buffer per cluster of subnets (the op on one edge)"
+    source = MS_SOURCE
+    separates = True
+    edge: Union[int, str] = param("first", "clustering edge: 'first', 'last', 'random' (with edge_seed) or an "
+                                  "index", low=0, words=("first", "last", "random"))
+    edge_seed: int = param(0, "seed of the 'random' edge choice", low=0)
+
+    def resolve_edge(self, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:
+        """The index of the MS clustering position among ``num_edges``."""
+        edge = self.edge
+        if edge == "first":
+            return 0
+        if edge == "last":
+            return num_edges - 1
+        if edge == "random":
+            return int(np.random.default_rng(self.edge_seed).integers(num_edges))
+        if not 0 <= edge < num_edges:
+            raise ConfigError(f"heuristics.momentum_buffers.edge = {edge} is out of range: MS clusters on one of "
+                              f"{num_edges} positions ({unit}s) here; allowed: 'first', 'last', 'random' or an "
+                              f"int in [0, {num_edges - 1}]")
+        return int(edge)
+
+    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+        return MomentumBuffers(search_space.ms_clusters, self.resolve_edge(search_space.ms_positions), search_space)
+
+    def check(self, chosen, config) -> None:
         search_space = get_space(config.supernet.space if config is not None else "nb201")
-        resolve_edge(selection["momentum_buffers"], search_space.ms_positions, search_space.ms_unit)
+        self.resolve_edge(search_space.ms_positions, search_space.ms_unit)
         if config is not None and config.train.momentum == 0:
             raise ConfigError("heuristics.momentum_buffers = 'ms' needs train.momentum > 0: with beta = 0 there is "
                               "no momentum buffer to separate")
+
+
+@dataclass(frozen=True)
+class UnusedParams(Selection):
+    """Base of the ``unused_params`` choices: ``build()`` -> the ``unused`` policy of ClusteredSGD."""
+
+    slot = "unused_params"
+    taxonomy = "spatial / parameter optimization"
+    policy: ClassVar[str]  # one of bench.heuristics.clustered_sgd.UNUSED_POLICIES
+
+    def build(self) -> str:
+        return self.policy
+
+
+@register
+@dataclass(frozen=True)
+class SkipUnused(UnusedParams):
+    name = "skip"
+    description = "unused weights are not touched (PyTorch >= 2.0: gradient None, skipped)"
+    source = "ours (docs/heuristics.md#unused_params); PyTorch 2.0 release notes (zero_grad set_to_none default)"
+    policy = "skip"
+
+
+@register
+@dataclass(frozen=True)
+class StaleUnused(UnusedParams):
+    name = "stale"
+    description = ("unused weights still moved by weight decay and stale momentum (PyTorch < 2.0, as the "
+                   "published code ran)")
+    source = "ours (docs/heuristics.md#unused_params)"
+    policy = "stale"

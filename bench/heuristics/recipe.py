@@ -3,18 +3,21 @@
 The trainer owns the loop; each heuristic owns one decision (NASLib's split):
 which subnets a step trains (sampler), the learning rate and per-subnet
 weights (LR policy), which momentum buffer a step uses (MS cluster), and
-what happens to unused weights (optimizer mode).
+what happens to unused weights (optimizer mode). Each is the component the
+selected choice of its slot builds (:func:`bench.heuristics.registry.build`);
+nothing here knows a heuristic by name.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
-from bench.heuristics.lr_schedule import LRPolicy
-from bench.heuristics.momentum import resolve_edge
-from bench.heuristics.sampling import LeafSampler, build_sampler, fixed_arch_sampler
+from bench.heuristics.lr_policy import CosineSchedule, LRPolicy, LRSchedule
+from bench.heuristics.momentum import MomentumBuffers
+from bench.heuristics.registry import build, selection
+from bench.heuristics.sampling import LeafSampler, fixed_arch_sampler
 from bench.searchspaces import NB201, SearchSpace, get_space
 from bench.spaces import nb201 as space
 from bench.splitting import Leaf
@@ -30,54 +33,39 @@ class Recipe:
     label_smoothing: float
 
 
-def _cluster_of(ms_edge: int | None, search_space: SearchSpace = NB201) -> Callable[[object], int]:
-    if ms_edge is None:
-        return lambda arch: 0
-    return lambda arch: search_space.cluster(arch, ms_edge)
-
-
 def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
     """The recipe of a run: ``config`` is a validated RunConfig, ``standalone`` the complexity setting."""
     h = config.heuristics
     search_space = get_space(config.supernet.space)
-    ms = h["momentum_buffers"]
-    ms_edge = resolve_edge(ms, search_space.ms_positions) if ms["name"] == "ms" else None
-    sampler = build_sampler(h["sampling"], ms_edge, _cluster_of(ms_edge, search_space), standalone, search_space)
+    momentum = build(h, "momentum_buffers", search_space=search_space)
     return Recipe(
-        sampler=sampler,
-        lr_policy=_lr_policy(config.train, h["lr_schedule"], standalone, steps_per_epoch, search_space),
-        clusters=search_space.ms_clusters if ms_edge is not None else 1,
-        ms_edge=ms_edge,
-        unused=h["unused_params"]["name"],
+        sampler=build(h, "sampling", momentum=momentum, setting=standalone, search_space=search_space),
+        lr_policy=_lr_policy(config.train, selection(h, "lr_schedule"), standalone, steps_per_epoch, search_space),
+        clusters=momentum.clusters,
+        ms_edge=momentum.edge,
+        unused=build(h, "unused_params"),
         label_smoothing=config.train.label_smoothing,
     )
 
 
 def restrict_to_leaf(recipe: Recipe, leaf: Leaf, split_edges: Sequence[int]) -> Recipe:
     """The recipe of a sub-supernet (few-shot / GM leaf, or the root of a smaller space): uniform single
-    path among the ops ``leaf`` allows on each edge.
-
-    MS (CaLR+MS supplement, Algorithm 3) clusters on an edge other than the
-    split edges: the recipe's edge unless the leaf has split it, then the
-    first edge the leaf has not split (our choice of which one).
-    """
-    ms_edge = recipe.ms_edge
-    if ms_edge is not None and ms_edge in split_edges:
-        unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
-        ms_edge = unsplit[0] if unsplit else ms_edge
-    return dataclasses.replace(recipe, sampler=LeafSampler(leaf, _cluster_of(ms_edge)), ms_edge=ms_edge)
+    path among the ops ``leaf`` allows on each edge, with the MS edge of
+    :meth:`~bench.heuristics.momentum.MomentumBuffers.for_leaf`."""
+    momentum = MomentumBuffers(recipe.clusters, recipe.ms_edge).for_leaf(split_edges)
+    return dataclasses.replace(recipe, sampler=LeafSampler(leaf, momentum.cluster_of), ms_edge=momentum.edge)
 
 
-def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int,
+def _lr_policy(train, schedule: LRSchedule, standalone: dict, steps_per_epoch: int,
                search_space: SearchSpace = NB201) -> LRPolicy:
     total = steps_per_epoch * train.epochs
-    return LRPolicy(selection, train.lr, total, train.warmup_epochs * steps_per_epoch, train.epochs, standalone,
-                    search_space)
+    return schedule.build(lr=train.lr, total_steps=total, warmup_steps=train.warmup_epochs * steps_per_epoch,
+                          epochs=train.epochs, standalone=standalone, search_space=search_space)
 
 
 def standalone_recipe(arch: space.Arch, train, steps_per_epoch: int) -> Recipe:
     """Training one fixed cell from scratch (ground-truth building): cosine schedule, shared momentum."""
     return Recipe(
         sampler=fixed_arch_sampler(arch),
-        lr_policy=_lr_policy(train, {"name": "cosine", "min_lr": 0.0}, {}, steps_per_epoch),
+        lr_policy=_lr_policy(train, CosineSchedule(min_lr=0.0), {}, steps_per_epoch),
         clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing)

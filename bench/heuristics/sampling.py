@@ -18,16 +18,32 @@ With momentum separation (MS), a step belongs to one cluster (the op on the
 MS edge). SPOS and complexity-proportional sampling take the cluster of the
 drawn subnet; FairNAS draws a cluster uniformly and fixes the MS edge to
 that cluster's op in all of the step's subnets (CaLR+MS paper, Sec. 3.3).
+
+Each choice builds a sampler (``plan_epoch(rng, steps)`` -> the steps'
+:class:`StepPlan`); what generic code needs to know of a choice without
+building it is a class attribute: ``subnets_per_step``,
+``collects_gradients`` (MGCS: its gradient statistics are the experiment's
+output), ``uniform_single_path`` (the sampling a split run's leaves use) and
+``needs_fixed_edges`` (built on NAS-Bench-201's fixed edges).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
-from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
+from bench.heuristics.momentum import MomentumBuffers
+from bench.heuristics.registry import (
+    Selection,
+    choices,
+    compatibility_rule,
+    param,
+    register,
+    register_slot,
+    selection,
+)
 from bench.searchspaces import NB201, SearchSpace
 from bench.spaces import nb201 as space
 from bench.splitting import Leaf, sample_in
@@ -35,46 +51,7 @@ from bench.validation import ConfigError
 
 register_slot("sampling", "which subnets each training step trains", default="spos")
 
-register(Heuristic(
-    "spos", "sampling", "uniform single path: one subnet per step, each edge's op uniform",
-    "Guo et al., ECCV 2020 (SPOS), Sec. 3; Li & Talwalkar, UAI 2019 (RSPS)",
-    "temporal / decoupled / static sampling (uniform)"))
-
-register(Heuristic(
-    "fairnas", "sampling", "strict fairness: n subnets per step, each op of every edge exactly once, "
-    "gradients accumulated, one optimizer step",
-    "Chu et al., ICCV 2021 (FairNAS), Sec. 3.2, Alg. 1", "spatial / parameter optimization / global weight sharing"))
-
-register(Heuristic(
-    "complexity_proportional", "sampling", "one subnet per step, drawn with probability proportional to "
-    "its complexity", "Jeon et al., CVPR 2025 (CaLR+MS), supplement Table G",
-    "temporal / decoupled / static sampling (non-uniform)",
-    {"complexity": Param(str, "params", "complexity measure of the stand-alone network", choices=("params", "flops"))}))
-
-
-register(Heuristic(
-    "mgcs", "sampling", "diagnostic, not a training method: the subnets A_0, A_1, A_3, A_5 (n random edges of "
-    "A_0 changed) trained together every step, for the MGCS gradient-similarity experiment",
-    "Jeon et al., CVPR 2025 (CaLR+MS), supplement Sec. C.6, Table I", "diagnostic",
-    {"seed": Param(int, 0, "seed of A_0 and of the changed edges", low=0)}))
-
-
-@compatibility_rule
-def _mgcs_is_one_cluster(selection, config) -> None:
-    if selection["sampling"]["name"] == "mgcs" and selection["momentum_buffers"]["name"] == "ms":
-        raise ConfigError("heuristics.sampling = 'mgcs' trains A_0..A_5 together in every step, so a step has no "
-                          "single MS cluster; use heuristics.momentum_buffers = 'shared'")
-
-
-@compatibility_rule
-def _other_samplers_are_nb201_only(selection, config) -> None:
-    name = selection["sampling"]["name"]
-    if config is None or config.supernet.space == "nb201" or name == "spos":
-        return
-    raise ConfigError(f"heuristics.sampling = {name!r} is built on NAS-Bench-201's fixed edges (FairNAS permutes "
-                      "each edge's ops, complexity-proportional sampling enumerates the space, MGCS changes edges "
-                      f"of one cell); on supernet.space = {config.supernet.space!r} the sampled graph decides which "
-                      "ops exist; allowed there: 'spos'")
+MGCS_CHANGES = (1, 3, 5)  # n of the MGCS subnets A_n (supplement Table I)
 
 
 @dataclass(frozen=True)
@@ -92,6 +69,8 @@ class UniformSampler:
     """One subnet per step, drawn as the search space defines uniform sampling (NB201: every edge's op
     uniform; NB101: the official random_spec; DARTS: every pair's op and input uniform)."""
 
+    subnets_per_step = 1
+
     def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace = NB201):
         self.cluster_of = cluster_of
         self.sample = search_space.sample
@@ -104,6 +83,8 @@ class LeafSampler:
     """Uniform single path inside a sub-supernet (few-shot / GM leaf): each edge's op uniform among the
     ops the leaf allows there (:func:`bench.splitting.sample_in`)."""
 
+    subnets_per_step = 1
+
     def __init__(self, leaf: Leaf, cluster_of: ClusterOf):
         self.leaf = leaf
         self.cluster_of = cluster_of
@@ -114,6 +95,8 @@ class LeafSampler:
 
 class FairSampler:
     """FairNAS strict fairness; with MS, the MS edge is fixed to the step's cluster op."""
+
+    subnets_per_step = len(space.OPS)
 
     def __init__(self, ms_edge: int | None):
         self.ms_edge = ms_edge
@@ -133,6 +116,8 @@ class FairSampler:
 
 class ProportionalSampler:
     """Subnets drawn with probability proportional to a complexity table over the whole space."""
+
+    subnets_per_step = 1
 
     def __init__(self, weights: np.ndarray, cluster_of: ClusterOf):
         if weights.shape != (space.SPACE_SIZE,) or np.any(weights <= 0):
@@ -163,21 +148,123 @@ class FixedSetSampler:
     def __init__(self, archs: tuple[space.Arch, ...]):
         self.archs = archs
 
+    @property
+    def subnets_per_step(self) -> int:
+        return len(self.archs)
+
     def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
         return [StepPlan(0, self.archs)] * steps
 
 
-def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, setting: dict,
-                  search_space: SearchSpace = NB201):
-    name = selection["name"]
-    if name == "mgcs":
-        from bench.metrics.gradients import mgcs_subnets
+def mgcs_subnets(seed: int, changes: Sequence[int] = MGCS_CHANGES) -> tuple[space.Arch, ...]:
+    """A_0 and, for each n in ``changes``, A_n: A_0 with the ops of n random edges changed to other ops.
 
-        return FixedSetSampler(mgcs_subnets(selection["seed"]))
-    if name == "spos":
-        return UniformSampler(cluster_of, search_space)
-    if name == "fairnas":
-        return FairSampler(ms_edge)
-    if name == "complexity_proportional":
-        return ProportionalSampler(space_complexity(selection["complexity"], setting), cluster_of)
-    raise ValueError(f"no sampler for {name!r}")  # unreachable: the registry validated the name
+    Our choice where the supplement (Sec. C.6, Fig. D) leaves it open: ops are
+    drawn without ``none``, so that no subnet is degenerate (a degenerate
+    subnet's first-layer gradient is zero and its cosine undefined).
+    """
+    rng = np.random.default_rng(seed)
+    ops = [op for op in space.OPS if op != space.NONE]
+    base = space.Arch(tuple(ops[i] for i in rng.integers(0, len(ops), size=space.NUM_EDGES)))
+    archs = [base]
+    for n in changes:
+        arch = base
+        for edge in rng.choice(space.NUM_EDGES, size=n, replace=False):
+            others = [op for op in ops if op != base.ops[edge]]
+            arch = arch.with_op(int(edge), others[int(rng.integers(len(others)))])
+        archs.append(arch)
+    return tuple(archs)
+
+
+@dataclass(frozen=True)
+class Sampling(Selection):
+    """Base of the ``sampling`` choices: ``build(momentum=, setting=, search_space=)`` -> a sampler
+    (``plan_epoch(rng, steps)``); ``momentum`` is the run's :class:`~bench.heuristics.momentum.MomentumBuffers`
+    (the cluster of a step), ``setting`` the complexity setting of the stand-alone network."""
+
+    slot = "sampling"
+    subnets_per_step: ClassVar[int] = 1  # subnets a step trains (their gradients accumulated)
+    collects_gradients: ClassVar[bool] = False  # the run collects gradient statistics whatever the diagnostics say
+    uniform_single_path: ClassVar[bool] = False  # one subnet per step, each edge's op uniform (what a leaf trains)
+    needs_fixed_edges: ClassVar[bool] = True  # built on NAS-Bench-201's fixed edges
+
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+        raise NotImplementedError
+
+
+@register
+@dataclass(frozen=True)
+class SPOSSampling(Sampling):
+    name = "spos"
+    description = "uniform single path: one subnet per step, each edge's op uniform"
+    source = "Guo et al., ECCV 2020 (SPOS), Sec. 3; Li & Talwalkar, UAI 2019 (RSPS)"
+    taxonomy = "temporal / decoupled / static sampling (uniform)"
+    uniform_single_path = True
+    needs_fixed_edges = False
+
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+        return UniformSampler(momentum.cluster_of, search_space)
+
+
+@register
+@dataclass(frozen=True)
+class FairNASSampling(Sampling):
+    name = "fairnas"
+    description = ("strict fairness: n subnets per step, each op of every edge exactly once, gradients "
+                   "accumulated, one optimizer step")
+    source = "Chu et al., ICCV 2021 (FairNAS), Sec. 3.2, Alg. 1"
+    taxonomy = "spatial / parameter optimization / global weight sharing"
+    subnets_per_step = len(space.OPS)
+
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+        return FairSampler(momentum.edge)
+
+
+@register
+@dataclass(frozen=True)
+class ComplexityProportionalSampling(Sampling):
+    name = "complexity_proportional"
+    description = "one subnet per step, drawn with probability proportional to its complexity"
+    source = "Jeon et al., CVPR 2025 (CaLR+MS), supplement Table G"
+    taxonomy = "temporal / decoupled / static sampling (non-uniform)"
+    complexity: str = param("params", "complexity measure of the stand-alone network", choices=("params", "flops"))
+
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+        return ProportionalSampler(space_complexity(self.complexity, setting), momentum.cluster_of)
+
+
+@register
+@dataclass(frozen=True)
+class MGCSSampling(Sampling):
+    """The MGCS experiment (Jeon et al., CVPR 2025, supplement Sec. C.6, Table I); our choice of the subnets:
+    :func:`mgcs_subnets`."""
+
+    name = "mgcs"
+    description = ("diagnostic, not a training method: the subnets A_0, A_1, A_3, A_5 (n random edges of A_0 "
+                   "changed) trained together every step, for the MGCS gradient-similarity experiment")
+    source = "Jeon et al., CVPR 2025 (CaLR+MS), supplement Sec. C.6, Table I"
+    taxonomy = "diagnostic"
+    subnets_per_step = 1 + len(MGCS_CHANGES)
+    collects_gradients = True
+    seed: int = param(0, "seed of A_0 and of the changed edges", low=0)
+
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+        return FixedSetSampler(mgcs_subnets(self.seed))
+
+    def check(self, chosen, config) -> None:
+        if chosen["momentum_buffers"].separates:
+            raise ConfigError("heuristics.sampling = 'mgcs' trains A_0..A_5 together in every step, so a step has "
+                              "no single MS cluster; use heuristics.momentum_buffers = 'shared'")
+
+
+@compatibility_rule
+def _other_samplers_are_nb201_only(heuristics, config) -> None:
+    sampling = selection(heuristics, "sampling")
+    if config is None or config.supernet.space == "nb201" or not sampling.needs_fixed_edges:
+        return
+    allowed = ", ".join(repr(name) for name, h in choices("sampling").items()
+                        if not h.selection_type.needs_fixed_edges)
+    raise ConfigError(f"heuristics.sampling = {sampling.name!r} is built on NAS-Bench-201's fixed edges (FairNAS "
+                      "permutes each edge's ops, complexity-proportional sampling enumerates the space, MGCS changes "
+                      f"edges of one cell); on supernet.space = {config.supernet.space!r} the sampled graph decides "
+                      f"which ops exist; allowed there: {allowed}")

@@ -1,8 +1,8 @@
 """Learning-rate schedules per step, and CaLR (complexity-aware learning rate).
 
-Everything here is a pure function of the step (no torch): the trainer asks
-for the learning rate of step ``t`` of ``T`` and writes it into the
-optimizer's parameter groups.
+Everything here is a pure function of the step (no torch, no config): the
+formulas, cited. The ``lr_schedule`` slot and the policy the trainer asks
+each step are :mod:`bench.heuristics.lr_policy`, built on these.
 
 - :func:`lr_at`: the usual global schedules (cosine, linear, step, constant,
   poly), with an optional linear warm-up.

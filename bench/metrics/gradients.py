@@ -238,23 +238,3 @@ def _training_mode(model: nn.Module):
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
-
-
-def mgcs_subnets(seed: int, changes: Sequence[int] = (1, 3, 5)) -> tuple[space.Arch, ...]:
-    """A_0 and, for each n in ``changes``, A_n: A_0 with the ops of n random edges changed to other ops.
-
-    Our choice where the supplement (Sec. C.6, Fig. D) leaves it open: ops are
-    drawn without ``none``, so that no subnet is degenerate (a degenerate
-    subnet's first-layer gradient is zero and its cosine undefined).
-    """
-    rng = np.random.default_rng(seed)
-    ops = [op for op in space.OPS if op != space.NONE]
-    base = space.Arch(tuple(ops[i] for i in rng.integers(0, len(ops), size=space.NUM_EDGES)))
-    archs = [base]
-    for n in changes:
-        arch = base
-        for edge in rng.choice(space.NUM_EDGES, size=n, replace=False):
-            others = [op for op in ops if op != base.ops[edge]]
-            arch = arch.with_op(int(edge), others[int(rng.integers(len(others)))])
-        archs.append(arch)
-    return tuple(archs)

@@ -29,7 +29,7 @@ import numpy as np
 
 from bench.splitting.tree import SplitError
 
-__all__ = ["SplitSchedule", "plan_schedule", "scaled_leaf_epochs"]
+__all__ = ["SplitSchedule", "budget_schedule", "plan_schedule", "scaled_leaf_epochs"]
 
 
 def _nonneg_int(name: str, value: Any, low: int = 0) -> int:
@@ -175,3 +175,29 @@ def plan_schedule(*, warmup_epochs: Union[int, Sequence[int]], splits: int, bran
     elif leaf_epochs is None:
         raise SplitError("leaf_epochs is required unless scale_leaf_epochs=True")
     return SplitSchedule(warm, branch, _nonneg_int("leaf_epochs", leaf_epochs), steps_per_epoch, budget_epochs)
+
+
+BUDGETS = ("per_path", "equal_total")
+
+
+def budget_schedule(*, warmup_epochs: int, splits: int, branching: int, restart: bool, budget: str, epochs: int,
+                    steps_per_epoch: int) -> SplitSchedule:
+    """The schedule of a split run whose one-shot budget is ``epochs``, under one of :data:`BUDGETS`.
+
+    - ``"per_path"`` (the papers' protocol): every leaf trains ``epochs`` minus
+      the warm-ups along its path, or ``epochs`` after a ``restart``; SplitError
+      when the warm-ups leave none.
+    - ``"equal_total"`` (ours): warm-ups and leaves together train at most
+      ``epochs`` supernet-epochs (:func:`scaled_leaf_epochs`).
+    """
+    if budget not in BUDGETS:
+        raise SplitError(f"budget {budget!r} is not one of {', '.join(BUDGETS)}")
+    if budget == "equal_total":
+        return plan_schedule(warmup_epochs=warmup_epochs, splits=splits, branching=branching,
+                             steps_per_epoch=steps_per_epoch, budget_epochs=epochs, scale_leaf_epochs=True)
+    leaf_epochs = epochs if restart else epochs - warmup_epochs * splits
+    if leaf_epochs < 1:
+        raise SplitError(f"{splits} warm-up(s) of {warmup_epochs} epochs leave no epoch of train.epochs = {epochs} "
+                         "for the leaves")
+    return plan_schedule(warmup_epochs=warmup_epochs, splits=splits, branching=branching,
+                         steps_per_epoch=steps_per_epoch, leaf_epochs=leaf_epochs)
