@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics.gradients import GradientStats, cosine, gm_score_matrix, mgcs_subnets, window_std
+from bench.metrics.gradients import GradientStats, cosine, gm_score_matrix, window_std
+from bench.metrics.mgcs import mgcs_subnets
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Supernet
 

@@ -38,6 +38,7 @@ from typing import Union
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
 from bench.spaces.nb201 import NUM_EDGES
+from bench.splitting.schedule import schedule_of
 from bench.validation import ConfigError
 
 register_slot("partition", "one supernet, or sub-supernets split from it (few-shot, GM)", default="one-shot")
@@ -118,6 +119,6 @@ def _splitting_has_no_single_supernet_probes(selection, config) -> None:
 def _splitting_fits_the_budget(selection, config) -> None:
     if config is None or not is_split(selection):
         return
-    from bench.nshot import root_ops, schedule_of  # late import: bench.nshot imports torch
+    from bench.nshot import root_ops  # late import: bench.nshot imports torch
 
     schedule_of(selection["partition"], config.train.epochs, 1, len(root_ops(config.supernet.op_set)))

@@ -171,7 +171,7 @@ def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, s
                   search_space: SearchSpace = NB201):
     name = selection["name"]
     if name == "mgcs":
-        from bench.metrics.gradients import mgcs_subnets
+        from bench.metrics.mgcs import mgcs_subnets  # late: bench.metrics loads scipy and pandas
 
         return FixedSetSampler(mgcs_subnets(selection["seed"]))
     if name == "spos":

@@ -27,9 +27,11 @@ from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
+from bench.spaces import nb201 as space
 from bench.splitting.tree import SplitError
+from bench.validation import ConfigError
 
-__all__ = ["SplitSchedule", "plan_schedule", "scaled_leaf_epochs"]
+__all__ = ["SplitSchedule", "plan_schedule", "scaled_leaf_epochs", "schedule_of"]
 
 
 def _nonneg_int(name: str, value: Any, low: int = 0) -> int:
@@ -175,3 +177,28 @@ def plan_schedule(*, warmup_epochs: Union[int, Sequence[int]], splits: int, bran
     elif leaf_epochs is None:
         raise SplitError("leaf_epochs is required unless scale_leaf_epochs=True")
     return SplitSchedule(warm, branch, _nonneg_int("leaf_epochs", leaf_epochs), steps_per_epoch, budget_epochs)
+
+
+def schedule_of(partition: dict, epochs: int, steps_per_epoch: int, n_ops: int = len(space.OPS)) -> SplitSchedule:
+    """The splitting schedule a ``partition`` selection (``heuristics.partition``) gives for a one-shot budget
+    of ``epochs``; a ConfigError naming the selection where it does not fit."""
+    few_shot = partition["name"] == "few-shot"
+    splits = 1 if few_shot else partition["splits"]
+    branching = n_ops if few_shot else partition["groups"]
+    restart = not few_shot and partition["restart"]
+    if branching > n_ops:
+        raise ConfigError(f"heuristics.partition.groups = {branching} exceeds the {n_ops} ops of an edge; "
+                          f"allowed: 2..{n_ops}")
+    warmup = partition["warmup_epochs"]
+    try:
+        if partition["budget"] == "equal_total":
+            return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
+                                 steps_per_epoch=steps_per_epoch, budget_epochs=epochs, scale_leaf_epochs=True)
+        leaf_epochs = epochs if restart else epochs - warmup * splits
+        if leaf_epochs < 1:
+            raise SplitError(f"{splits} warm-up(s) of {warmup} epochs leave no epoch of train.epochs = {epochs} "
+                             "for the leaves")
+        return plan_schedule(warmup_epochs=warmup, splits=splits, branching=branching,
+                             steps_per_epoch=steps_per_epoch, leaf_epochs=leaf_epochs)
+    except SplitError as exc:
+        raise ConfigError(f"heuristics.partition ({partition['name']}): {exc}") from None
