@@ -290,7 +290,7 @@ def _cmd_groundtruth_build(args) -> int:
     import dataclasses
 
     from bench.config import TrainConfig
-    from bench.groundtruth.build import BuildSpec, build_table
+    from bench.groundtruth_builder import BuildSpec, build_table
     from bench.groundtruth.embedded import DIGITS_SETTING
 
     _require_positive(("--archs", "--jobs", "--epochs"),

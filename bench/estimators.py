@@ -20,9 +20,10 @@ import numpy as np
 
 from bench.data import DeviceBatches
 from bench.evaluate import score_between_epochs
+from bench.train import Trainer, TrainerCallback
 
 
-class EpochAveragedScores:
+class EpochAveragedScores(TrainerCallback):
     """A trainer callback (:class:`bench.train.Callback`): the pool's scores after each of the last ``k - 1``
     epochs before the last; the last epoch's are the run's final scores, so :meth:`averaged` takes them in
     rather than scoring the same weights twice.
@@ -40,7 +41,7 @@ class EpochAveragedScores:
         self.recalibration_batches, self.precision = recalibration_batches, precision
         self.scores: dict[int, list[float]] = {}  # epochs done -> the pool's scores
 
-    def on_epoch_end(self, trainer, epochs_done: int) -> None:
+    def on_epoch_end(self, trainer: Trainer, epochs_done: int) -> None:
         if self.epochs - self.k < epochs_done < self.epochs:
             scores = score_between_epochs(trainer.model, self.pool, self.eval_batches, self.recalibration_batches,
                                           self.train_batches, self.precision)
@@ -57,8 +58,12 @@ class EpochAveragedScores:
     def state_dict(self) -> dict:
         return {"scores": {int(e): list(v) for e, v in self.scores.items()}}
 
-    def load_state_dict(self, state: dict) -> None:
+    def check_state(self, state: dict) -> None:
         scores = state.get("scores", {})
         if not all(isinstance(v, list) and len(v) == len(self.pool) for v in scores.values()):
             raise ValueError(f"saved averaged scores do not match the pool of {len(self.pool)} subnets")
+
+    def load_state_dict(self, state: dict) -> None:
+        self.check_state(state)
+        scores = state.get("scores", {})
         self.scores = {int(e): [float(x) for x in v] for e, v in scores.items()}

@@ -24,9 +24,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from bench import metric_names as names
 from bench.data import DeviceBatches
+from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
 from bench.precision import autocast
 from bench.spaces import nb201 as space
+from bench.train import Trainer, TrainerCallback
 
 
 def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -83,7 +86,7 @@ def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: Devic
     return scores
 
 
-class RankingProbe:
+class RankingProbe(TrainerCallback):
     """Ranking quality of a fixed pool, measured between epochs without changing the training.
 
     Our addition, for following ranking quality over training (the
@@ -92,11 +95,21 @@ class RankingProbe:
     statistics, and the global torch generator must not move. Both are saved
     before and restored after, so a run with tracking trains exactly as one
     without it (tested).
+
+    A trainer callback: after every ``every``-th epoch and after the last it
+    sets the epoch record's ``kendall_tau`` and ``sparse_kendall_tau``
+    (``eval.track_every``); it keeps no state of its own (the values are in
+    the history).
     """
+
+    name = "ranking_probe"
 
     def __init__(self, pool: Sequence[space.Arch], truth: np.ndarray, eval_batches: DeviceBatches,
                  recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", every: int = 1):
+        if every < 1:
+            raise ValueError(f"every = {every}: the probe needs a period of at least one epoch")
+        self.every = every
         self.pool = list(pool)
         self.truth = np.asarray(truth, dtype=np.float64)
         self.eval_batches = eval_batches
@@ -105,10 +118,12 @@ class RankingProbe:
         self.sparse_threshold = sparse_threshold
         self.precision = precision
 
-    def __call__(self, model: nn.Module) -> dict[str, float]:
-        from bench import metric_names as names
-        from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
+    def on_epoch_end(self, trainer: Trainer, epochs_done: int) -> dict[str, float] | None:
+        if epochs_done % self.every == 0 or epochs_done == trainer.config.epochs:
+            return self(trainer.model)
+        return None
 
+    def __call__(self, model: nn.Module) -> dict[str, float]:
         scores = score_between_epochs(model, self.pool, self.eval_batches, self.recalibration_batches,
                                       self.train_batches, self.precision)
         return {names.KENDALL_TAU: kendall_tau(scores, self.truth),

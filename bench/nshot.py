@@ -35,11 +35,10 @@ Operationalizations (ours, where the papers leave a choice open):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,11 +47,10 @@ from torch import nn
 
 from bench import checkpoint
 from bench.heuristics import registry
-from bench.heuristics.partition import schedule_of  # noqa: F401  (moved; callers import it from here)
-from bench.heuristics.recipe import Recipe, restrict_to_leaf
+from bench.heuristics.partition import schedule_of
 from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
-from bench.seeds import seed_streams
+from bench.seeds import node_seed, seed_streams
 from bench.spaces import nb201 as space
 from bench.splitting import (
     Leaf,
@@ -70,6 +68,9 @@ from bench.splitting import (
 )
 from bench.train import Trainer
 
+if TYPE_CHECKING:  # bench.assembly imports this module (root_ops); the run passes its assembly in
+    from bench.assembly import Assembly
+
 RECORD_NAME = "partition.json"
 NODES_DIR = "nodes"
 END_STATE = "end.pt"
@@ -80,12 +81,6 @@ GM_STREAM = 12  # generator stream of the GM probe's base paths
 def root_ops(op_set: str) -> tuple[str, ...]:
     """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1)."""
     return space.OPS if op_set == "all" else tuple(op for op in space.OPS if op != space.NONE)
-
-
-def node_seed(seed: int, level: int, leaf: Leaf) -> int:
-    """A seed for one node that depends only on the run seed and the node's place in the tree."""
-    digest = hashlib.sha256(f"{seed}/{level}/{leaf.key}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 @dataclasses.dataclass
@@ -107,20 +102,20 @@ class Node:
 class NShotRun:
     """Trains the tree of one split run in ``run_dir`` and scores subnets with their leaves.
 
-    ``build_model()`` returns a freshly initialized supernet on the device;
-    ``build_recipe(epochs)`` the run's recipe for a schedule of ``epochs``;
-    ``run_key`` names the run in its checkpoints (the run's config hash).
+    ``assemble(seeds, **options)`` builds a node's supernet, recipe and trainer: the run's
+    :func:`bench.assembly.assemble` with its config, task and batches bound (the node passes its seeds, the
+    epochs of its path, its leaf, split edges, directory and run key); ``run_key`` names the run in its
+    checkpoints (the run's config hash).
     """
 
-    def __init__(self, config, batches, run_dir: Path, build_model: Callable[[], nn.Module],
-                 build_recipe: Callable[[int], Recipe], progress: bool = True, *, run_key: str):
+    def __init__(self, config, batches, run_dir: Path, assemble: Callable[..., "Assembly"], progress: bool = True,
+                 *, run_key: str):
         self.run_key = run_key
         self.config = config
         self.partition = config.heuristics["partition"]
         self.batches = batches
         self.run_dir = Path(run_dir)
-        self.build_model = build_model
-        self.build_recipe = build_recipe
+        self.assemble = assemble
         self.progress = progress
         self.root = root_leaf(root_ops(config.supernet.op_set))
         self.schedule = schedule_of(self.partition, config.train.epochs, len(batches), len(self.root.allowed[0]))
@@ -163,20 +158,21 @@ class NShotRun:
         """Train one node to ``node.stop`` (resuming where it was killed); its model after training."""
         node_dir = self._dir(node)
         streams = seed_streams(self.config)
-        torch.manual_seed(node_seed(streams.init, node.level, node.leaf))
-        model = self.build_model()
+        key = node.leaf.key
+        seeds = dataclasses.replace(streams, init=node_seed(streams.init, node.level, key),
+                                    sampling=node_seed(streams.sampling, node.level, key),
+                                    data=node_seed(streams.data, node.level, key))
+        # The node's recipe follows the schedule of its whole path and samples only inside its leaf.
+        built = self.assemble(seeds, epochs=node.path_epochs, leaf=node.leaf,
+                              split_edges=node.leaf.split_edges(self.root), checkpoint_dir=node_dir,
+                              progress=self.progress, run_key=self._key(node_dir.name))
+        model, trainer = built.model, built.trainer
         end = node_dir / END_STATE
         done = checkpoint.load(end, self._identity(model, node_dir.name), _device(model))
         if done is not None:
             model.load_state_dict(done.model)
             return model
         node_dir.mkdir(parents=True, exist_ok=True)
-        recipe = restrict_to_leaf(self.build_recipe(node.path_epochs), node.leaf, node.leaf.split_edges(self.root))
-        train_config = dataclasses.replace(self.config.train, epochs=node.path_epochs)
-        trainer = Trainer(model, self.batches, train_config, recipe,
-                          seed=node_seed(streams.sampling, node.level, node.leaf),
-                          data_seed=node_seed(streams.data, node.level, node.leaf), checkpoint_dir=node_dir,
-                          progress=self.progress, run_key=self._key(node_dir.name))
         if not trainer.try_resume():
             self._inherit(trainer, node)
         if self.progress:
@@ -226,7 +222,7 @@ class NShotRun:
         for event in self.record.events:
             if event.parent == node.leaf:
                 return event
-        seed = node_seed(self.config.seed, node.level, node.leaf)
+        seed = node_seed(self.config.seed, node.level, node.leaf.key)
         rng = np.random.default_rng([seed, SPLIT_STREAM])
         if registry.build(self.config.heuristics, "partition").exhaustive:
             event = self._few_shot_event(node, rng)

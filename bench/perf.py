@@ -32,6 +32,8 @@ trains each batch through 5 subnets).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import statistics
 import time
 from dataclasses import dataclass
@@ -40,16 +42,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.assembly import assemble, run_callbacks
 from bench.config import load_config
 from bench.data import DeviceBatches, ImageSet
 from bench.evaluate import score_pool
-from bench.heuristics.recipe import build_recipe
 from bench.perf_ceiling import conv_rate, matmul_rate, sync, train_flops_per_image
 from bench.precision import PRECISIONS, autocast
-from bench.run import attach_diagnostics, resolve_device
+from bench.run import resolve_device
+from bench.seeds import epoch_rng, seed_streams
 from bench.spaces import nb201 as space
-from bench.supernets.nb201 import NB201Supernet
-from bench.train import SAMPLER_STREAM, Trainer, epoch_rng
+from bench.tasks import get_task
+from bench.train import SAMPLER_STREAM, Trainer
 
 
 VARIANTS = {
@@ -62,7 +65,7 @@ VARIANTS = {
 """Recipes ``bench perf --compare`` times side by side: the cost of the default gradient statistics
 (``spos`` collects them, ``spos-no-gradstats`` does not) and of CaLR, MS and FairNAS per image trained."""
 
-CIFAR_STANDALONE = dict(C=16, N=5, num_classes=10, input_size=32, in_channels=3)
+PERF_DATASET = "cifar10"  # the task whose shape the synthetic images have (CIFAR-sized, 10 classes)
 
 
 @dataclass
@@ -141,16 +144,15 @@ def _time_bare(model: nn.Module, batches: list, archs: list, device: torch.devic
     return time.perf_counter() - start
 
 
-def _trainer(variant: list[str], C: int, N: int, batch_size: int, data: DeviceBatches, dev: torch.device,
-             precision: str = "fp32"):
-    config = load_config(None, [f"supernet.C={C}", f"supernet.N={N}", f"train.batch_size={batch_size}",
-                                "train.epochs=100", f"train.precision={precision}"] + variant)
-    torch.manual_seed(0)
-    model = NB201Supernet(C=C, N=N).to(dev)
-    recipe = build_recipe(config, CIFAR_STANDALONE, len(data))
-    trainer = Trainer(model, data, config.train, recipe, seed=0, progress=False)
-    attach_diagnostics(trainer, config, recipe)
-    return trainer
+def _trainer(variant: list[str], C: int, N: int, batch_size: int, data: DeviceBatches, precision: str = "fp32"):
+    """The trainer of a run of the variant's config (its BN mode, heuristics and diagnostics; no scoring
+    between epochs), on ``data``'s device, every seed 0."""
+    config = load_config(None, [f"data.dataset={PERF_DATASET}", f"supernet.C={C}", f"supernet.N={N}",
+                                f"train.batch_size={batch_size}", "train.epochs=100",
+                                f"train.precision={precision}"] + variant)
+    seeds = dataclasses.replace(seed_streams(config), init=0, sampling=0, data=0)
+    return assemble(config, get_task(PERF_DATASET), data, seeds, progress=False,
+                    callbacks=functools.partial(run_callbacks, config)).trainer
 
 
 def _epoch_archs(trainer: Trainer, epoch: int, steps: int) -> list:
@@ -171,7 +173,7 @@ def measure(C: int = 16, N: int = 1, batch_size: int = 64, steps: int = 50, repe
     dev = resolve_device(device)
     data = DeviceBatches(synthetic_images(steps * batch_size), batch_size, dev, seed=0)
     names = ("spos",) + tuple(v for v in variants if v != "spos")
-    trainers = {p: {name: _trainer(VARIANTS[name], C, N, batch_size, data, dev, p) for name in names}
+    trainers = {p: {name: _trainer(VARIANTS[name], C, N, batch_size, data, p) for name in names}
                 for p in precisions}
     for by_name in trainers.values():
         for trainer in by_name.values():

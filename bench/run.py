@@ -29,7 +29,7 @@ afresh.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -38,26 +38,25 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from bench import checkpoint
 from bench.adaptive import score_pool_adaptive
+from bench.assembly import Scoring, assemble, build_supernet, collects_gradients, run_callbacks
 from bench.config import ConfigError, RunConfig, to_dict, to_yaml
 from bench.data import DeviceBatches
 from bench.environment import environment_info
 from bench.estimators import EpochAveragedScores
-from bench.evaluate import RankingProbe, score_pool
+from bench.evaluate import score_pool
 from bench.groundtruth import GroundTruthTable
 from bench.heuristics import registry
 from bench.heuristics.partition import is_split
-from bench.heuristics.recipe import build_recipe, restrict_to_leaf
 from bench import metric_names as names
-from bench.metrics.gradients import GradientStats, require_parameter
+from bench.metrics.gradients import require_parameter
 from bench.metrics import (
     complexity_bias,
     complexity_bias_matched,
@@ -66,15 +65,11 @@ from bench.metrics import (
 )
 from bench.metrics.ranking import rank_at_k_metrics, spearman, top_k_count
 from bench.nshot import NShotRun, root_ops
-from bench.splitting import root_leaf
 from bench.spaces import nb201 as space
-from bench.supernets.darts import DARTSSupernet
-from bench.supernets.nb101 import NB101Supernet
-from bench.supernets.nb201 import NB201Supernet
 from bench.searchspaces import get_space, standalone_setting
 from bench.seeds import seed_streams
 from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
-from bench.train import CHECKPOINT_NAME, Trainer
+from bench.train import CHECKPOINT_NAME, Callback
 
 METRICS_FILE = "metrics.json"
 PARTIAL_SUFFIX = ".partial"
@@ -290,17 +285,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
                           precision=config.train.precision)
 
     training = _train_split if is_split(config.heuristics) else _train_one_shot
-    averager = (EpochAveragedScores(config.eval.average_last, config.train.epochs, archs, eval_batches,
-                                    recalibration, batches, config.train.precision)
-                if config.eval.average_last > 0 else None)
-
-    def train():
-        return training(config, task, device, batches, partial, progress,
-                        ranking=(archs, truth, eval_batches, recalibration),
-                        callbacks=[averager] if averager is not None else [])
-
+    scoring = Scoring(archs, truth, eval_batches, recalibration, batches)
     try:
-        scorer, history, budget = train()
+        trained = training(config, task, batches, partial, progress, scoring)
     except checkpoint.CheckpointError as exc:
         if not exc.unusable:
             raise
@@ -308,7 +295,9 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
             raise exc.with_fix(f"delete {partial} or pass --restart to `bench run` to start the run afresh") from None
         print(f"bench: {exc.problem}; starting the run afresh", file=sys.stderr)
         partial = _prepare_partial(final, config, restart=True)
-        scorer, history, budget = train()
+        trained = training(config, task, batches, partial, progress, scoring)  # fresh plug-ins as well
+    scorer, history, budget = trained.scorer, trained.history, trained.budget
+    averager = next((c for c in trained.callbacks if isinstance(c, EpochAveragedScores)), None)
     history.to_csv(partial / "history.csv", index=False)
 
     start = time.perf_counter()
@@ -340,55 +329,47 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     return RunRecord(final, metrics)
 
 
-def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking,
-                    callbacks=()):
-    """Train one supernet; (scorer, history, budget) where ``scorer(archs, score)`` -> (scores, None).
+class Trained(NamedTuple):
+    """What training a run gives the scoring: ``scorer(archs, score)`` -> (scores, leaf keys or None), the
+    history, the budget figures for metrics.json, and the trainer plug-ins (their results, e.g. the
+    epoch-averaged scores)."""
 
-    ``callbacks``: trainer plug-ins (:class:`bench.train.Callback`), such as the estimators of
-    :mod:`bench.estimators`."""
-    streams = seed_streams(config)
-    torch.manual_seed(streams.init)
-    model = build_supernet(config, task).to(device)
-    recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
-    if config.supernet.op_set != "all":
-        recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)), ())
-    trainer = Trainer(model, batches, config.train, recipe, seed=streams.sampling, data_seed=streams.data,
-                      checkpoint_dir=partial, progress=progress, run_key=config_hash(config),
-                      callbacks=callbacks)
-    attach_diagnostics(trainer, config, recipe)
-    if config.eval.track_every > 0:
-        archs, truth, eval_batches, recalibration = ranking
-        tracked = slice(0, config.eval.track_pool)
-        probe = RankingProbe(archs[tracked], truth[tracked], eval_batches, recalibration, batches,
-                             config.eval.sparse_threshold, precision=config.train.precision)
-        trainer.ranking_probe = (config.eval.track_every, probe)
+    scorer: Callable
+    history: pd.DataFrame
+    budget: dict
+    callbacks: list[Callback]
+
+
+def _train_one_shot(config: RunConfig, task: Task, batches: DeviceBatches, partial: Path, progress: bool,
+                    scoring: Scoring) -> Trained:
+    """Train one supernet with the plug-ins the config asks for (:func:`bench.assembly.run_callbacks`); their
+    outputs (gradient_stats.csv, gm_scores.csv) go into ``partial``; the scorer gives no leaf keys."""
+    built = assemble(config, task, batches, checkpoint_dir=partial, progress=progress, run_key=config_hash(config),
+                     callbacks=functools.partial(run_callbacks, config, scoring=scoring))
+    model, trainer = built.model, built.trainer
     if trainer.try_resume() and progress:
         print(f"resuming {partial} after epoch {trainer.state.epochs_done}")
     history = trainer.fit()
     budget = {names.TRAIN_SECONDS: sum(r.seconds for r in history),
               names.IMAGES_TRAINED: sum(r.images for r in history),
               names.SUPERNET_EPOCHS: len(history), names.TRAIN_STEPS: len(history) * len(batches)}
-    budget.update(write_diagnostics(trainer, partial))
-    return (lambda archs, score: (score(model, archs), None)), pd.DataFrame([vars(r) for r in history]), budget
+    budget.update(write_diagnostics(trainer.callbacks, partial))
+    return Trained(lambda archs, score: (score(model, archs), None), pd.DataFrame([vars(r) for r in history]),
+                   budget, trainer.callbacks)
 
 
-def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, progress: bool, ranking,
-                 callbacks=()):
-    """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``
-    (no callbacks: the config check refuses estimators on split runs)."""
-    standalone = standalone_setting(config.supernet.space, task)
-
-    def recipe_for(epochs: int):
-        return build_recipe(dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs)),
-                            standalone, len(batches))
-
-    run = NShotRun(config, batches, partial, lambda: build_supernet(config, task).to(device), recipe_for, progress,
+def _train_split(config: RunConfig, task: Task, batches: DeviceBatches, partial: Path, progress: bool,
+                 scoring: Scoring) -> Trained:
+    """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``, but
+    without plug-ins: the config check refuses the ones that follow one supernet (tracking, GM probe,
+    estimators), and a split run collects no gradient statistics."""
+    run = NShotRun(config, batches, partial, functools.partial(assemble, config, task, batches), progress,
                    run_key=config_hash(config))
     if run.record.events and progress:
         print(f"resuming {partial}: {len(run.record.events)} split(s) recorded")
     run.fit()
     history = run.history()
-    return run.score, history, run.budget(history)
+    return Trained(run.score, history, run.budget(history), [])
 
 
 def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str, space_name: str, setting: dict,
@@ -411,57 +392,26 @@ def score_top_pools(tops: dict, scorer, score, benchmark: Benchmark, column: str
     return metrics
 
 
-def _collects_gradients(config: RunConfig) -> bool:
-    return config.diagnostics.grad_stats or registry.selection(config.heuristics, "sampling").collects_gradients
-
-
 def check_grad_tensor(config: RunConfig, task: Task) -> None:
     """``diagnostics.grad_tensor`` names a parameter of the supernet (ConfigError naming the allowed ones),
     checked before the run directory exists so that a fixed config runs without --restart. The supernet
     built for the check leaves the global random state as it was."""
-    if not _collects_gradients(config):
+    if not collects_gradients(config):
         return
     with torch.random.fork_rng(devices=[]):
         parameter_names = [name for name, _ in build_supernet(config, task).named_parameters()]
     require_parameter(config.diagnostics.grad_tensor, parameter_names)
 
 
-def attach_diagnostics(trainer: Trainer, config: RunConfig, recipe) -> None:
-    d = config.diagnostics
-    mgcs = registry.selection(config.heuristics, "sampling").collects_gradients
-    if _collects_gradients(config):
-        trainer.grad_stats = GradientStats(trainer.model, d.grad_tensor, d.grad_window, d.grad_interval,
-                                           per_cluster=recipe.clusters > 1,
-                                           mgcs_epoch=config.train.epochs - 1 if mgcs else None)
-    if d.gm_every > 0:
-        trainer.gm_probe = (d.gm_every, d.gm_edge, d.gm_batches)
-
-
-def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
-    """Gradient tables into the run directory; their summary for metrics.json."""
+def write_diagnostics(callbacks: Sequence[Callback], run_dir: Path) -> dict:
+    """Each plug-in's tables into the run directory (gradient_stats.csv, gm_scores.csv); their summaries for
+    metrics.json."""
     summary = {}
-    if trainer.grad_stats is not None:
-        trainer.grad_stats.table().to_csv(run_dir / "gradient_stats.csv", index=False)
-        summary.update(trainer.grad_stats.summary(mgcs_labels=("A1", "A3", "A5")))
-    if trainer.gm_matrices:
-        rows = [{"epoch": epoch, "op_a": a, "op_b": b, "score": matrix[i][j]}
-                for epoch, matrix in sorted(trainer.gm_matrices.items())
-                for i, a in enumerate(space.OPS) for j, b in enumerate(space.OPS)]
-        pd.DataFrame(rows).to_csv(run_dir / "gm_scores.csv", index=False)
-        summary[names.GM_EDGE] = trainer.gm_probe[1]
+    for c in callbacks:
+        write = getattr(c, "write", None)
+        if write is not None:
+            summary.update(write(run_dir))
     return summary
-
-
-def build_supernet(config: RunConfig, task: Task) -> nn.Module:
-    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``)."""
-    bn_config = registry.build(config.heuristics, "bn").bn_config
-    net = config.supernet
-    common = dict(num_classes=task.num_classes, in_channels=task.in_channels, bn=bn_config)
-    if net.space == "nb101":
-        return NB101Supernet(C=net.C, num_stacks=3, cells_per_stack=net.N, channels=net.channels, **common)
-    if net.space == "darts":
-        return DARTSSupernet(C=net.C, layers=3 * net.N + 2, **common)
-    return NB201Supernet(C=net.C, N=net.N, drop_path=net.drop_path, **common)
 
 
 def scores_frame(archs: Sequence, scores: np.ndarray, truth: np.ndarray, space_name: str,

@@ -10,10 +10,16 @@ images), which is what a comparison across settings wants. Setting one
 stream apart from the others lets a study measure how much of the seed
 variance each one causes, and tells a user which streams to hold equal
 between the settings they compare (common random numbers).
+
+Within a run, every random choice of an epoch is drawn from a generator of
+(stream seed, epoch, purpose) alone (:func:`epoch_rng`), and each node of a
+split run (:mod:`bench.nshot`) derives its own seeds from the run's and its
+place in the tree (:func:`node_seed`): the basis of exact resumption.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,3 +53,15 @@ def pick_eval_images(held_out: np.ndarray, count: int, seed: int | None) -> np.n
         return held_out[:count]
     picks = np.sort(np.random.default_rng([seed, 11]).choice(held_out.size, size=count, replace=False))
     return held_out[picks]
+
+
+def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
+    """A generator that depends only on (seed, epoch, stream): the basis of exact resumption."""
+    return np.random.default_rng([seed, epoch, stream])
+
+
+def node_seed(seed: int, level: int, leaf_key: str) -> int:
+    """A seed for one node of a split run that depends only on the run seed and the node's place in the tree
+    (its level and its leaf's key)."""
+    digest = hashlib.sha256(f"{seed}/{level}/{leaf_key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF

@@ -13,6 +13,12 @@ checkpoint at the end of an epoch sees exactly the steps an uninterrupted run
 sees. The checkpoint holds the model, the optimizer and the history, as plain
 data loaded without running pickled code; the one before it is kept, so a
 damaged newest file falls back to it (:mod:`bench.checkpoint`).
+
+Plug-ins (:class:`Callback`: the gradient statistics, the GM and ranking
+probes, the epoch-averaged estimator) are passed to the trainer; it calls
+their step hooks inside the step and their epoch hook before each
+checkpoint, which holds their states, so a resumed run's plug-ins continue
+where they were.
 """
 
 from __future__ import annotations
@@ -22,9 +28,8 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -37,16 +42,11 @@ from bench.heuristics.clustered_sgd import ClusteredSGD
 from bench.heuristics.recipe import Recipe
 from bench.heuristics.sampling import StepPlan
 from bench.precision import autocast
+from bench.seeds import epoch_rng
 
 CHECKPOINT_NAME = "checkpoint.pt"
 SAMPLER_STREAM = 1  # the generator stream of subnet sampling
 TORCH_STREAM = 2  # offset of the torch generator (drop-path masks) from the data seed
-GM_STREAM = 3  # the generator stream of the GM probe's paths
-
-
-def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
-    """A generator that depends only on (seed, epoch, stream): the basis of exact resumption."""
-    return np.random.default_rng([seed, epoch, stream])
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, recipe: Recipe) -> ClusteredSGD:
@@ -55,20 +55,75 @@ def make_optimizer(model: nn.Module, config: TrainConfig, recipe: Recipe) -> Clu
 
 
 class Callback(Protocol):
-    """A plug-in of the loop, passed to the :class:`Trainer`: called after every epoch's training, before the
-    epoch's checkpoint, which saves its state (so a resumed run's plug-ins continue where they were).
+    """A plug-in of the loop, passed to the :class:`Trainer` (``callbacks=[...]``, called in that order).
 
-    It must leave the training as it found it (weights, buffers, the global torch generator): a run with a
-    callback trains exactly as one without it.
+    - ``on_epoch_end(trainer, epochs_done)``: after every epoch's training, before the epoch's record is
+      appended to the history and before the epoch's checkpoint, which saves its state (so a resumed run's
+      plug-ins continue where they were). It may return a dict of :class:`EpochRecord` fields to set in the
+      epoch's record (the ranking probe's Kendall tau); a later callback's value of a field wins.
+    - optional step hooks, called only where a callback defines them (:class:`TrainerCallback`'s no-ops
+      count as undefined): ``on_subnet_end(trainer, step)`` after each subnet's backward pass of a step (its
+      gradient accumulated into the others' of the step), ``on_step_end(trainer, step, cluster)`` once the
+      step's gradients are complete, before clipping and the optimizer step. They run on the hot path: they
+      must not synchronize with the device unless that is what they are for.
+    - optional ``check_state(state)``: raises ValueError, KeyError or TypeError where a saved state does not
+      fit; the checkpoint then counts as unusable (the one before it is tried), as a damaged one does.
+
+    The epoch hook must leave the training as it found it (weights, buffers, the global torch generator),
+    so that a run with a callback trains exactly as one without it, unless changing it is the point (the GM
+    probe's forward passes move BN running statistics, as they always did).
     """
 
     name: str  # the key of its state in the checkpoint
 
-    def on_epoch_end(self, trainer: "Trainer", epochs_done: int) -> None: ...
+    def on_epoch_end(self, trainer: "Trainer", epochs_done: int) -> dict[str, Any] | None: ...
 
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
+
+
+class TrainerCallback:
+    """A :class:`Callback` with every hook a no-op: subclasses define the hooks they need (the trainer skips
+    the step hooks a subclass leaves as they are) and :meth:`write`, their output in the run directory."""
+
+    name = "callback"
+
+    def on_epoch_end(self, trainer: "Trainer", epochs_done: int) -> dict[str, Any] | None:
+        return None
+
+    def on_subnet_end(self, trainer: "Trainer", step: int) -> None:
+        pass
+
+    def on_step_end(self, trainer: "Trainer", step: int, cluster: int) -> None:
+        pass
+
+    def check_state(self, state: dict) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def write(self, run_dir: Path) -> dict:
+        """Write what it collected into ``run_dir``; its summary for metrics.json."""
+        return {}
+
+
+def _hook(callback: Callback, name: str) -> Callable | None:
+    """``callback``'s bound hook ``name``; None where it has none or keeps :class:`TrainerCallback`'s no-op."""
+    method = getattr(callback, name, None)
+    if method is None or getattr(type(callback), name, None) is getattr(TrainerCallback, name):
+        return None
+    return method
+
+
+# States that checkpoints written before the diagnostics were callbacks kept at the top level: the callback
+# name each belongs to now and how its state looked then.
+_LEGACY_STATES = {"grad_stats": ("grad_stats", lambda state: state),
+                  "gm_matrices": ("gm_scores", lambda matrices: {"matrices": matrices})}
 
 
 @dataclass
@@ -108,6 +163,9 @@ class Trainer:
         names = [c.name for c in self.callbacks]
         if len(set(names)) != len(names):
             raise ValueError(f"callbacks need distinct names for their checkpoint state, got {names}")
+        # Resolved once: the step loop calls only the hooks that do something.
+        self._subnet_hooks = [h for h in (_hook(c, "on_subnet_end") for c in self.callbacks) if h is not None]
+        self._step_hooks = [h for h in (_hook(c, "on_step_end") for c in self.callbacks) if h is not None]
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
         self.run_key = run_key  # whose checkpoints these are: one of another run is refused
@@ -116,10 +174,6 @@ class Trainer:
         self.steps_per_epoch = len(batches)
         self.total_steps = self.steps_per_epoch * config.epochs
         self.state = TrainState()
-        self.grad_stats = None  # a bench.metrics.gradients.GradientStats, attached by the run
-        self.gm_probe = None  # (every, edge, batches): GM score matrices at the end of epochs
-        self.gm_matrices: dict[int, list[list[float]]] = {}
-        self.ranking_probe = None  # (every, probe): probe(model) -> {metric: value}, see bench.evaluate
 
     # -- checkpointing ---------------------------------------------------------------
     def checkpoint_path(self) -> Path | None:
@@ -136,8 +190,6 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "epochs_done": self.state.epochs_done,
             "history": [vars(r) for r in self.state.history],
-            "grad_stats": self.grad_stats.state_dict() if self.grad_stats is not None else None,
-            "gm_matrices": self.gm_matrices,
             "callbacks": {c.name: c.state_dict() for c in self.callbacks},
         }
         checkpoint.save(path, self.identity(), self.state.epochs_done, self.model.state_dict(), state)
@@ -152,14 +204,11 @@ class Trainer:
         if loaded is None:
             return False
         state = loaded.state  # checked in full: nothing below can fail half way
-        for c in self.callbacks:  # first: a callback checks its own state as it loads it
+        for c in self.callbacks:  # their states passed check_state in _parse_state
             c.load_state_dict(state["callbacks"].get(c.name, {}))
         self.optimizer.load_state_dict(state["optimizer"])  # first: its own last checks come before any change
         self.model.load_state_dict(loaded.model)
         self.state = state["train"]
-        if self.grad_stats is not None and state["grad_stats"] is not None:
-            self.grad_stats.load_state_dict(state["grad_stats"])
-        self.gm_matrices = state["gm_matrices"]
         return True
 
     def _parse_state(self, saved: dict) -> dict:
@@ -168,16 +217,18 @@ class Trainer:
         train = TrainState(int(saved["epochs_done"]), [EpochRecord(**r) for r in saved["history"]])
         if not 0 <= train.epochs_done <= self.config.epochs:
             raise ValueError(f"{train.epochs_done} epochs done of {self.config.epochs}")
-        grad_stats = saved["grad_stats"]
-        if grad_stats is not None and not {"windows", "last", "rows", "cosines", "mgcs"} <= set(grad_stats):
-            raise ValueError("incomplete gradient statistics")
-        if not isinstance(saved["gm_matrices"], dict):
-            raise TypeError("GM matrices are not a dict")
         callbacks = saved.get("callbacks", {})  # absent in checkpoints written before callbacks existed
         if not isinstance(callbacks, dict):
             raise TypeError("callback states are not a dict")
-        return {"optimizer": saved["optimizer"], "train": train, "grad_stats": grad_stats,
-                "gm_matrices": saved["gm_matrices"], "callbacks": callbacks}
+        callbacks = dict(callbacks)
+        for key, (name, convert) in _LEGACY_STATES.items():  # an older layout: moved under its callback's name
+            if saved.get(key) and name not in callbacks:
+                callbacks[name] = convert(saved[key])
+        for c in self.callbacks:
+            check = getattr(c, "check_state", None)
+            if check is not None and c.name in callbacks:
+                check(callbacks[c.name])
+        return {"optimizer": saved["optimizer"], "train": train, "callbacks": callbacks}
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> list[EpochRecord]:
@@ -187,33 +238,15 @@ class Trainer:
         of the learning-rate schedule its path follows (:mod:`bench.nshot`).
         """
         for epoch in range(self.state.epochs_done, self.config.epochs if until is None else until):
-            record = self._probe_ranking(epoch, self.train_epoch(epoch))
-            for c in self.callbacks:
-                c.on_epoch_end(self, epoch + 1)
+            record = self.train_epoch(epoch)
+            for c in self.callbacks:  # in order: what one does to the model, the next one sees
+                fields = c.on_epoch_end(self, epoch + 1)
+                if fields:
+                    record = dataclasses.replace(record, **fields)
             self.state.history.append(record)
             self.state.epochs_done = epoch + 1
-            self._probe_gm(epoch)
             self.save_checkpoint()
         return self.state.history
-
-    def _probe_ranking(self, epoch: int, record: EpochRecord) -> EpochRecord:
-        if self.ranking_probe is None:
-            return record
-        every, probe = self.ranking_probe
-        if (epoch + 1) % every == 0 or epoch + 1 == self.config.epochs:
-            return dataclasses.replace(record, **probe(self.model))
-        return record
-
-    def _probe_gm(self, epoch: int) -> None:
-        if self.gm_probe is None:
-            return
-        every, edge, batches = self.gm_probe
-        if (epoch + 1) % every == 0 or epoch + 1 == self.config.epochs:
-            from bench.metrics.gradients import gm_score_matrix
-
-            rng = epoch_rng(self.seed, epoch, GM_STREAM)
-            self.gm_matrices[epoch + 1] = gm_score_matrix(self.model, self.batches, edge, batches, rng,
-                                                          self.loss_fn).tolist()
 
     def train_epoch(self, epoch: int) -> EpochRecord:
         self.model.train()
@@ -260,10 +293,10 @@ class Trainer:
             (loss * weight if weight != 1.0 else loss).backward()
             losses += loss.detach()
             all_logits.append(logits.detach())
-            if self.grad_stats is not None:
-                self.grad_stats.after_subnet(step // self.steps_per_epoch)
-        if self.grad_stats is not None:
-            self.grad_stats.after_step(step // self.steps_per_epoch, step, plan.cluster)
+            for hook in self._subnet_hooks:
+                hook(self, step)
+        for hook in self._step_hooks:
+            hook(self, step, plan.cluster)
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step(cluster=plan.cluster)

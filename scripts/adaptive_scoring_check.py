@@ -52,9 +52,10 @@ def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | N
     import torch
 
     from bench.adaptive import correct_in_range
+    from bench.assembly import build_supernet
     from bench.config import load_config
     from bench.data import DeviceBatches
-    from bench.run import build_supernet, prepare_evaluation, resolve_device
+    from bench.run import prepare_evaluation, resolve_device
     from bench.tasks import crop_padding, load_split
 
     config = load_config(run_dir / "config.yaml")

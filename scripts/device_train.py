@@ -48,7 +48,7 @@ def main() -> None:
     dev = resolve_device(args.device)
     images, source = load_images(args.data_dir, args.images)
     data = DeviceBatches(images, args.batch, dev, seed=0)
-    trainer = _trainer(VARIANTS["spos"], args.C, args.N, args.batch, data, dev, args.precision)
+    trainer = _trainer(VARIANTS["spos"], args.C, args.N, args.batch, data, args.precision)
     seconds = []
     trained = 0
     for epoch in range(args.epochs):

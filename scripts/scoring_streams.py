@@ -36,11 +36,12 @@ import pandas as pd
 import torch
 
 from bench import checkpoint
+from bench.assembly import build_supernet
 from bench.config import load_config
 from bench.data import DeviceBatches
 from bench.evaluate import score_pool
 from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
-from bench.run import build_supernet, config_hash, prepare_evaluation, resolve_device
+from bench.run import config_hash, prepare_evaluation, resolve_device
 from bench.seeds import seed_streams
 from bench.tasks import crop_padding, load_split
 

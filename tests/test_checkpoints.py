@@ -344,8 +344,34 @@ def test_a_run_checkpoint_holds_only_plain_data(tmp_path):
 
     assert plain(payload)
     state = payload["state"]
-    assert state["grad_stats"]["rows"] and state["gm_matrices"] and len(state["history"]) == 2
+    callbacks = state["callbacks"]  # every plug-in's state under its name
+    assert callbacks["grad_stats"]["rows"] and callbacks["gm_scores"]["matrices"] and len(state["history"]) == 2
+    assert callbacks["ranking_probe"] == {} and "grad_stats" not in state and "gm_matrices" not in state
     assert all(type(r["kendall_tau"]) is float for r in state["history"])
+
+
+def test_a_checkpoint_with_the_diagnostics_at_the_top_level_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    # Before the diagnostics were trainer callbacks, a checkpoint held "grad_stats" and "gm_matrices" at the top
+    # level of its state: such a run resumes as if it had never stopped.
+    config = tiny("diagnostics.gm_every=1", "diagnostics.gm_batches=1")
+    whole = execute_run(config, out=tmp_path / "whole", progress=False)
+    partial = interrupt(monkeypatch, tmp_path / "run", after=2, config=config)
+    (partial / "checkpoint.prev.pt").unlink()
+    payload = torch.load(partial / "checkpoint.pt", weights_only=True)
+    state = payload["state"]
+    state["grad_stats"] = state["callbacks"].pop("grad_stats")
+    state["gm_matrices"] = state["callbacks"].pop("gm_scores")["matrices"]
+    assert state["grad_stats"]["rows"] and sorted(state["gm_matrices"]) == [1, 2]
+    payload["digest"] = checkpoint.digest(payload)
+    torch.save(payload, partial / "checkpoint.pt")
+
+    calls = []
+    original = Trainer.train_epoch
+    monkeypatch.setattr(Trainer, "train_epoch", lambda self, e: calls.append(e) or original(self, e))
+    resumed = execute_run(config, out=tmp_path / "run", progress=False)
+    assert calls == [2]
+    assert_same_numbers(whole.path, resumed.path)
+    pd.testing.assert_frame_equal(pd.read_csv(whole.path / "gm_scores.csv"), pd.read_csv(resumed.path / "gm_scores.csv"))
 
 
 def test_a_run_refuses_the_checkpoint_of_another_config(tmp_path, monkeypatch):

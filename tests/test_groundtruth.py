@@ -1,4 +1,4 @@
-"""Ground-truth tables: the generic table type, the NAS-Bench-201 loader and the .pth importer.
+"""Ground-truth tables: the generic table type, the NAS-Bench-201 loader, the .pth importer and the builder.
 
 Full-size fixtures are synthetic (every cell of the space with random values);
 the real table is only read from ../shared/data at run time.
@@ -6,6 +6,8 @@ the real table is only read from ../shared/data at run time.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import time
 import types
@@ -14,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from bench.config import TrainConfig
+from bench.groundtruth.embedded import DIGITS_SETTING
 from bench.groundtruth.nb201 import (
     DEFAULT_COLUMN,
     NB201_COLUMNS,
@@ -23,7 +28,8 @@ from bench.groundtruth.nb201 import (
     load_nb201_csv,
 )
 from bench.groundtruth.table import GroundTruthError, GroundTruthTable
-from bench.spaces.nb201 import SPACE_SIZE, all_archs, format_arch, is_degenerate, parse_arch
+from bench.groundtruth_builder import BuildSpec, _train_one, build_table
+from bench.spaces.nb201 import SPACE_SIZE, all_archs, format_arch, is_degenerate, parse_arch, sample_archs
 
 from conftest import SHARED_DATA  # $BENCH_DATA_DIR, else the development copy beside the project
 REAL_TABLE = default_table_path(SHARED_DATA)
@@ -409,3 +415,27 @@ def test_import_pth_missing_file(tmp_path):
 def test_default_table_path(tmp_path):
     assert default_table_path(tmp_path) == tmp_path / "nb201" / "nb201_hp200.csv"
     assert default_table_path(str(tmp_path)) == tmp_path / "nb201" / "nb201_hp200.csv"
+
+
+# -- the builder (bench groundtruth build) ---------------------------------------------
+
+
+def test_the_builder_trains_each_cell_and_seed_and_resumes_from_its_partial_file(tmp_path):
+    previous = torch.get_num_threads()
+    train = dataclasses.replace(TrainConfig(**DIGITS_SETTING["train"]), epochs=1)
+    spec = BuildSpec("digits", archs=2, arch_seed=0, seeds=(0,), C=2, N=1, train=train)
+    out = tmp_path / "table.csv"
+    first = [str(a) for a in sample_archs(2, seed=0)]
+    try:
+        done = _train_one(spec, first[0], 0)
+        # As if killed after the first cell: the build trains only the second one, in a worker process.
+        out.with_suffix(".partial.jsonl").write_text(json.dumps({"arch_str": first[0], "seed": 0, "accuracy": done})
+                                                     + "\n")
+        table = build_table(spec, out, "digits_valid", jobs=1, progress=False)
+    finally:
+        torch.set_num_threads(previous)  # _train_one pins one thread (one process per core)
+    frame = pd.read_csv(out)
+    assert frame["arch_str"].tolist() == first and len(table) == 2
+    assert frame.loc[0, "digits_valid"] == pytest.approx(done, abs=1e-4)
+    assert frame["digits_valid_seed0"].tolist() == frame["digits_valid"].tolist()
+    assert not out.with_suffix(".partial.jsonl").exists()

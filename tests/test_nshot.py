@@ -13,7 +13,8 @@ from torch import nn
 
 from bench.config import ConfigError, load_config
 from bench.metrics.gradients import leaf_gm_score_matrices
-from bench.nshot import NShotRun, schedule_of
+from bench.nshot import NShotRun
+from bench.heuristics.partition import schedule_of
 from bench.run import execute_run
 from bench.spaces import nb201 as space
 from bench.splitting import best_cut, choose_split_edge, root_leaf
@@ -95,7 +96,7 @@ def test_few_shot_on_a_given_edge_makes_one_leaf_per_op_and_scores_each_subnet_w
 
 def test_score_routes_every_subnet_to_the_model_of_its_leaf(tmp_path):
     config = load_config(None, TINY + ["heuristics.partition.name=few-shot", "heuristics.partition.edge=0"])
-    run = NShotRun(config, batches=[None] * 4, run_dir=tmp_path, build_model=None, build_recipe=None,
+    run = NShotRun(config, batches=[None] * 4, run_dir=tmp_path, assemble=None,
                    progress=False, run_key="routing")
     leaves = root_leaf().split(0, [(op,) for op in space.OPS])
     from bench.splitting import SplitEvent

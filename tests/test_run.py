@@ -78,7 +78,9 @@ def test_tracking_off_keeps_the_run_key_of_older_versions():
 
 
 def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
-    config = tiny("train.epochs=3")
+    # Every plug-in with state or output: gradient statistics, the GM probe, ranking tracking.
+    config = tiny("train.epochs=3", "diagnostics.gm_every=1", "diagnostics.gm_batches=1", "eval.track_every=2",
+                  "eval.track_pool=6")
     whole = execute_run(config, out=tmp_path / "whole", progress=False)
 
     original = Trainer.train_epoch
@@ -99,11 +101,14 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(Trainer, "train_epoch", lambda self, e: calls.append(e) or original(self, e))
     resumed = execute_run(config, out=tmp_path / "resumed", progress=False)
     assert calls == [1, 2]  # epoch 0 came from the checkpoint
-    pd.testing.assert_frame_equal(pd.read_csv(whole.path / "scores.csv"), pd.read_csv(resumed.path / "scores.csv"))
-    h1, h2 = pd.read_csv(whole.path / "history.csv"), pd.read_csv(resumed.path / "history.csv")
-    assert h1["loss"].tolist() == h2["loss"].tolist()
-    pd.testing.assert_frame_equal(pd.read_csv(whole.path / "gradient_stats.csv"),
-                                  pd.read_csv(resumed.path / "gradient_stats.csv"))
+    for name in ("scores.csv", "gradient_stats.csv", "gm_scores.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(whole.path / name), pd.read_csv(resumed.path / name))
+    h1, h2 = (pd.read_csv(r.path / "history.csv").drop(columns="seconds") for r in (whole, resumed))
+    pd.testing.assert_frame_equal(h1, h2)
+    assert h1["kendall_tau"].notna().tolist() == [False, True, True]
+    assert sorted(pd.read_csv(resumed.path / "gm_scores.csv")["epoch"].unique()) == [1, 2, 3]
+    for key in ("grad_std", "grad_cos_successive", "gm_edge"):
+        assert whole.metrics[key] == resumed.metrics[key], key
 
 
 def test_complete_run_is_not_trained_again(tmp_path, monkeypatch):

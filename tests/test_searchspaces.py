@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.assembly import build_supernet
 from bench.config import ConfigError, load_config
 from bench.data import DeviceBatches
 from bench.evaluate import score_pool
 from bench.heuristics import choices, slots
 from bench.heuristics.recipe import build_recipe
 from bench.perf import synthetic_images
-from bench.run import build_supernet
 from bench.searchspaces import SPACES, get_space, standalone_setting
 from bench.spaces import nb101
 from bench.tasks import get_task, load_benchmark

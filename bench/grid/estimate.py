@@ -29,10 +29,16 @@ the value ``scripts/device_check.sh`` measured on this kind of GPU for that K
 and says which. The estimates of single runs are of runs alone, except those
 from finished runs that themselves ran packed: those are already slowed, and
 the wall time then comes out long.
+
+Loading a grid spec and ``bench grid --help`` import this module: torch (and
+the modules that import it) is imported only inside the functions that time
+or query a device, which a dry run without finished runs reaches, a spec
+check never.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -44,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.config import RunConfig, to_dict
+from bench.config import RunConfig, build_config, to_dict
 from bench.heuristics import registry
 from bench.grid.store import GridDir
 from bench import metric_names as names
@@ -103,7 +109,7 @@ def _supernet_epochs(config: RunConfig) -> int:
     partition = registry.build(config.heuristics, "partition")
     if not partition.is_split:
         return config.train.epochs
-    from bench.nshot import root_ops
+    from bench.nshot import root_ops  # torch-free spec loading: bench.nshot imports torch
 
     n_ops = len(root_ops(config.supernet.op_set))
     return partition.schedule(config.train.epochs, 1, n_ops).total_supernet_epochs
@@ -121,8 +127,6 @@ def _shape_group(config: RunConfig) -> tuple:
 
 
 def _finished(grid_dir: GridDir) -> list[tuple[RunConfig, dict]]:
-    from bench.config import build_config
-
     out = []
     for key in grid_dir.done_keys():
         run = grid_dir.run_dir(key)
@@ -175,19 +179,19 @@ def estimate_runs(runs, grid_dir: GridDir | None, threads: int | None = None, me
 
 
 def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIMED_STEPS) -> Rates | None:
-    """Training and scoring throughput of ``config``'s recipe on synthetic images of its dataset's shape."""
+    """Training and scoring throughput of ``config``'s supernet and recipe (:func:`bench.assembly.assemble`, every
+    seed 0) on synthetic images of its dataset's shape."""
+    # torch-free spec loading: these import torch, and only timing needs them.
     import torch
 
+    from bench.assembly import assemble
     from bench.data import DeviceBatches
     from bench.evaluate import score_pool
-    from bench.heuristics.recipe import build_recipe
     from bench.perf import synthetic_images
-    from bench.run import build_supernet, resolve_device
-    from bench.searchspaces import get_space, standalone_setting
+    from bench.run import resolve_device
+    from bench.searchspaces import get_space
+    from bench.seeds import seed_streams
     from bench.tasks import crop_padding, get_task
-    from bench.train import Trainer
-
-    import dataclasses
 
     # Two epochs of `steps` steps are timed (a warm-up and a measured one): the schedule must cover them.
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=2))
@@ -203,10 +207,9 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
         images = synthetic_images(steps * batch, size=size, channels=shape.in_channels)
         batches = DeviceBatches(images, batch, device, seed=0, pad=crop_padding(task, config.data),
                                 flip=task.default_flip)
-        torch.manual_seed(0)
-        model = build_supernet(config, task).to(device)
-        recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
-        trainer = Trainer(model, batches, config.train, recipe, seed=0, progress=False)
+        seeds = dataclasses.replace(seed_streams(config), init=0, sampling=0, data=0)
+        built = assemble(config, task, batches, seeds, progress=False)
+        model, trainer = built.model, built.trainer
         trainer.train_epoch(0)  # warm-up
         start = time.perf_counter()
         record = trainer.train_epoch(1)
@@ -279,7 +282,7 @@ def record_packing(gpu: str, per_device: int, efficiency: float, path: Path | No
 
 def gpu_name() -> str | None:
     """The name of the first CUDA device torch sees (what measured efficiencies are keyed by); None without."""
-    import torch
+    import torch  # torch-free spec loading and `bench grid --help`: only this query needs it
 
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 

@@ -52,6 +52,7 @@ from bench.validation import ConfigError
 register_slot("sampling", "which subnets each training step trains", default="spos")
 
 MGCS_CHANGES = (1, 3, 5)  # n of the MGCS subnets A_n (supplement Table I)
+MGCS_LABELS = tuple(f"A{n}" for n in MGCS_CHANGES)  # their labels in metric names (metric_names.mgcs)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@
   of the shared weights (every other searchable edge and the fixed blocks,
   stem and classifier excluded), averaged over R batches.
 
+:class:`GradientStats` and :class:`GMProbe` are trainer callbacks
+(:class:`bench.train.Callback`): the trainer calls them during training,
+checkpoints their states, and the run has them write ``gradient_stats.csv``
+and ``gm_scores.csv``.
+
 Cost: a window holds W copies of one tensor (the stem: 432 numbers at C=16),
 so the default statistics cost a copy per step; ``interval`` thins them for
 large tensors.
@@ -30,17 +35,25 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import defaultdict
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from bench import metric_names as names
+from bench.heuristics.sampling import MGCS_LABELS
+from bench.seeds import epoch_rng
 from bench.spaces import nb201 as space
+from bench.train import Trainer, TrainerCallback
 from bench.validation import ConfigError
 
 DEFAULT_TENSOR = "stem.0.weight"
+GM_STREAM = 3  # the generator stream of the GM probe's paths (bench.seeds.epoch_rng)
+GRADIENT_STATS_FILE = "gradient_stats.csv"
+GM_SCORES_FILE = "gm_scores.csv"
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -64,13 +77,16 @@ def require_parameter(tensor: str, names: list[str]) -> None:
                           f"a parameter name, e.g. {', '.join(names[:3])}")
 
 
-class GradientStats:
+class GradientStats(TrainerCallback):
     """Collects the windowed gradient std and successive cosine per stream, and MGCS when asked.
 
-    The trainer calls :meth:`after_subnet` after each subnet's backward pass
-    of a step and :meth:`after_step` once the step's gradients are complete
-    (before clipping and the optimizer step).
+    A trainer callback: the trainer calls :meth:`on_subnet_end` after each
+    subnet's backward pass of a step and :meth:`on_step_end` once the step's
+    gradients are complete (before clipping and the optimizer step).
     """
+
+    name = "grad_stats"
+    STATE_KEYS = frozenset({"windows", "last", "rows", "cosines", "mgcs"})
 
     def __init__(self, model: nn.Module, tensor: str = DEFAULT_TENSOR, window: int = 20, interval: int = 1,
                  per_cluster: bool = False, mgcs_epoch: int | None = None):
@@ -89,6 +105,12 @@ class GradientStats:
         self._subnet_grads: list[torch.Tensor] = []
 
     # -- hooks ---------------------------------------------------------------------------
+    def on_subnet_end(self, trainer: Trainer, step: int) -> None:
+        self.after_subnet(step // trainer.steps_per_epoch)
+
+    def on_step_end(self, trainer: Trainer, step: int, cluster: int) -> None:
+        self.after_step(step // trainer.steps_per_epoch, step, cluster)
+
     def after_subnet(self, epoch: int) -> None:
         """Record this subnet's own first-layer gradient (MGCS: the difference from the running sum)."""
         if self.mgcs_epoch is None or epoch != self.mgcs_epoch or self.param.grad is None:
@@ -98,6 +120,7 @@ class GradientStats:
         self._subnet_grads.append(own)
 
     def after_step(self, epoch: int, step: int, cluster: int) -> None:
+        """Close the step: the MGCS cosines of its subnets, then the step's gradient into its streams."""
         if self._subnet_grads:
             base = self._subnet_grads[0]
             for n, grad in enumerate(self._subnet_grads[1:]):
@@ -125,7 +148,12 @@ class GradientStats:
         return {"windows": dict(self._windows), "last": dict(self._last), "rows": list(self.rows),
                 "cosines": dict(self.cosines), "mgcs": dict(self.mgcs)}
 
+    def check_state(self, state: dict) -> None:
+        if not self.STATE_KEYS <= set(state):
+            raise ValueError("incomplete gradient statistics")
+
     def load_state_dict(self, state: dict) -> None:
+        self.check_state(state)
         self._windows = defaultdict(list, state["windows"])
         self._last = dict(state["last"])
         self.rows = list(state["rows"])
@@ -133,9 +161,7 @@ class GradientStats:
         self.mgcs = defaultdict(list, state["mgcs"])
 
     # -- results ---------------------------------------------------------------------------
-    def table(self):
-        import pandas as pd
-
+    def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["epoch", "step", "stream", names.GRAD_STD])
 
     def summary(self, mgcs_labels: Sequence[str] = ()) -> dict:
@@ -156,6 +182,54 @@ class GradientStats:
             label = mgcs_labels[n] if n < len(mgcs_labels) else str(n + 1)
             out[names.mgcs(label)] = float(np.mean(values))
         return out
+
+    def write(self, run_dir: Path) -> dict:
+        """``gradient_stats.csv`` in ``run_dir``; the summary for metrics.json."""
+        self.table().to_csv(Path(run_dir) / GRADIENT_STATS_FILE, index=False)
+        return self.summary(mgcs_labels=MGCS_LABELS)
+
+
+class GMProbe(TrainerCallback):
+    """The GM score matrix of ``edge`` (:func:`gm_score_matrix`, over ``num_batches`` batches) at the end of
+    every ``every``-th epoch and of the last, on paths drawn from (sampling seed, epoch) alone.
+
+    A trainer callback run after the epoch's other callbacks (:func:`bench.assembly.run_callbacks`): its
+    forward passes update BN running statistics where the supernet tracks them, which the training after
+    it sees (as it always did; the numbers of past runs depend on it).
+    """
+
+    name = "gm_scores"
+
+    def __init__(self, every: int, edge: int, num_batches: int):
+        self.every, self.edge, self.num_batches = every, edge, num_batches
+        self.matrices: dict[int, list[list[float]]] = {}  # epochs done -> score matrix
+
+    def on_epoch_end(self, trainer: Trainer, epochs_done: int) -> None:
+        if epochs_done % self.every == 0 or epochs_done == trainer.config.epochs:
+            rng = epoch_rng(trainer.seed, epochs_done - 1, GM_STREAM)
+            self.matrices[epochs_done] = gm_score_matrix(trainer.model, trainer.batches, self.edge, self.num_batches,
+                                                         rng, trainer.loss_fn).tolist()
+
+    def check_state(self, state: dict) -> None:
+        if not isinstance(state.get("matrices", {}), dict):
+            raise TypeError("GM matrices are not a dict")
+
+    def state_dict(self) -> dict:
+        return {"matrices": dict(self.matrices)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.check_state(state)
+        self.matrices = {int(e): m for e, m in state.get("matrices", {}).items()}
+
+    def write(self, run_dir: Path) -> dict:
+        """``gm_scores.csv`` in ``run_dir`` (one row per epoch and pair of ops); the edge for metrics.json."""
+        if not self.matrices:
+            return {}
+        rows = [{"epoch": epoch, "op_a": a, "op_b": b, "score": matrix[i][j]}
+                for epoch, matrix in sorted(self.matrices.items())
+                for i, a in enumerate(space.OPS) for j, b in enumerate(space.OPS)]
+        pd.DataFrame(rows).to_csv(Path(run_dir) / GM_SCORES_FILE, index=False)
+        return {names.GM_EDGE: self.edge}
 
 
 def shared_gradient(model: nn.Module, exclude_edge: int) -> torch.Tensor:

@@ -9,6 +9,10 @@ scored on the held-out part, like NAS-Bench-201's ``cifar10-valid`` protocol
 
 Each finished (cell, seed) is appended to a ``.partial.jsonl`` file beside
 the output, so an interrupted build resumes where it stopped.
+
+It trains, so it lives beside the run rather than among the table loaders of
+:mod:`bench.groundtruth` (which :mod:`bench.tasks` imports); the network,
+recipe and trainer come from :func:`bench.assembly.assemble_standalone`.
 """
 
 from __future__ import annotations
@@ -25,14 +29,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from bench.assembly import assemble_standalone
 from bench.config import DataConfig, TrainConfig
 from bench.data import DeviceBatches
 from bench.evaluate import accuracy
 from bench.groundtruth.table import GroundTruthTable, write_frame_atomic
 from bench.spaces import nb201 as space
-from bench.supernets.nb201 import NB201Standalone
-from bench.heuristics.recipe import standalone_recipe
-from bench.train import Trainer
+from bench.tasks import get_task, load_split
 
 
 @dataclass(frozen=True)
@@ -48,19 +51,14 @@ class BuildSpec:
 
 def _train_one(spec: BuildSpec, arch_str: str, seed: int) -> float:
     """Held-out accuracy (percent) of one cell trained stand-alone with one seed."""
-    from bench.tasks import get_task, load_split  # the task module imports this package
-
     torch.set_num_threads(1)  # one process per core
     task = get_task(spec.dataset)
     train_set, valid_set = load_split(task, DataConfig(dataset=spec.dataset), None)
-    torch.manual_seed(seed)
-    model = NB201Standalone(space.parse_arch(arch_str), C=spec.C, N=spec.N, num_classes=task.num_classes,
-                            in_channels=task.in_channels)
     batches = DeviceBatches(train_set, spec.train.batch_size, pad=task.default_pad,
                             flip=task.default_flip, seed=seed)
-    recipe = standalone_recipe(model.arch, spec.train, len(batches))
-    trainer = Trainer(model, batches, spec.train, recipe, seed=seed, progress=False)
-    trainer.fit()
+    built = assemble_standalone(space.parse_arch(arch_str), spec.C, spec.N, task, spec.train, batches, seed)
+    built.trainer.fit()
+    model = built.model
     held_out = DeviceBatches(valid_set, 256, augment=False, shuffle=False, drop_last=False,
                              mean=batches.mean, std=batches.std)
     return accuracy(model, model.arch, held_out)
