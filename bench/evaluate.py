@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from bench.data import DeviceBatches
 from bench.precision import autocast
-from bench.spaces import nb201 as space
+from bench.spaces import Subnet
 
 
 def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -34,7 +34,7 @@ def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 
 @torch.no_grad()
-def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, num_batches: int,
+def recalibrate_bn(model: nn.Module, arch: Subnet, batches: DeviceBatches, num_batches: int,
                    precision: str = "fp32") -> None:
     """Reset running statistics and recompute them as a plain average over ``num_batches`` batches."""
     layers = [m for m in _bn_layers(model) if m.track_running_stats]
@@ -55,7 +55,7 @@ def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, n
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches, precision: str = "fp32") -> float:
+def accuracy(model: nn.Module, arch: Subnet, batches: DeviceBatches, precision: str = "fp32") -> float:
     """Top-1 accuracy in percent of ``arch`` on every image of ``batches`` (one ordered pass)."""
     model.eval()
     correct = None
@@ -69,7 +69,7 @@ def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches, precisi
     return 100.0 * float(correct) / max(1, total)
 
 
-def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+def score_pool(model: nn.Module, pool: Sequence[Subnet], eval_batches: DeviceBatches,
                recalibration_batches: int = 0, train_batches: DeviceBatches | None = None,
                progress: bool = True, precision: str = "fp32") -> np.ndarray:
     """Supernet accuracy (percent) of every subnet in ``pool``, in pool order."""
@@ -94,7 +94,7 @@ class RankingProbe:
     without it (tested).
     """
 
-    def __init__(self, pool: Sequence[space.Arch], truth: np.ndarray, eval_batches: DeviceBatches,
+    def __init__(self, pool: Sequence[Subnet], truth: np.ndarray, eval_batches: DeviceBatches,
                  recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float,
                  precision: str = "fp32"):
         self.pool = list(pool)
@@ -115,7 +115,7 @@ class RankingProbe:
                 names.SPARSE_KENDALL_TAU: sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}
 
 
-def score_between_epochs(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+def score_between_epochs(model: nn.Module, pool: Sequence[Subnet], eval_batches: DeviceBatches,
                          recalibration_batches: int, train_batches: DeviceBatches,
                          precision: str = "fp32") -> np.ndarray:
     """:func:`score_pool` without touching what training reads later: buffers (BN recalibration rewrites

@@ -51,7 +51,9 @@ from bench.heuristics.recipe import Recipe, restrict_to_leaf
 from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
 from bench.seeds import seed_streams
-from bench.spaces import nb201 as space
+from bench.spaces import Subnet
+from bench.spaces import nb201 as space  # splitting is NB201's (SearchSpace.supports_splitting)
+from bench.spaces.nb201_space import OP_SETS
 from bench.splitting import (
     Leaf,
     PartitionRecord,
@@ -80,8 +82,14 @@ GM_STREAM = 12  # generator stream of the GM probe's base paths
 
 
 def root_ops(op_set: str) -> tuple[str, ...]:
-    """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1)."""
-    return space.OPS if op_set == "all" else tuple(op for op in space.OPS if op != space.NONE)
+    """The edge ops of a split tree's root, or of a one-shot run on an op subset, under ``supernet.op_set``: all
+    five, or the 4-op space without ``none`` (GM-NAS Table 1).
+
+    Splitting and op subsets exist on NB201 only (``SearchSpace.supports_splitting`` and
+    ``supports_op_subsets``, checked with the config), so these are NB201's op sets
+    (:meth:`bench.spaces.nb201_space.NB201Space.root_ops`).
+    """
+    return OP_SETS[op_set]
 
 
 def schedule_of(partition: dict, epochs: int, steps_per_epoch: int, n_ops: int = len(space.OPS)) -> SplitSchedule:
@@ -302,7 +310,7 @@ class NShotRun:
             edge_rule=p["edge_selection"], cut_rule=p["grouping"], probe_passes=passes, probe_seconds=seconds)
 
     # -- scoring and records ---------------------------------------------------------------------
-    def score(self, archs: Sequence[space.Arch], score_pool: Callable) -> tuple[np.ndarray, list[str]]:
+    def score(self, archs: Sequence[Subnet], score_pool: Callable) -> tuple[np.ndarray, list[str]]:
         """Each subnet scored by its leaf (``score_pool(model, archs)``); the scores and the leaf keys."""
         leaves = self.record.leaves()
         which = np.array([leaf_index(leaves, a) for a in archs], dtype=int)

@@ -46,9 +46,10 @@ from bench.evaluate import score_pool
 from bench.heuristics.recipe import build_recipe
 from bench.perf_ceiling import conv_rate, matmul_rate, sync, train_flops_per_image
 from bench.precision import PRECISIONS, autocast
-from bench.run import attach_diagnostics, resolve_device
-from bench.spaces import nb201 as space
-from bench.supernets.nb201 import NB201Supernet
+from bench.run import attach_diagnostics, build_supernet, resolve_device
+from bench.spaces import get_space
+from bench.spaces import nb201 as space  # the scored subnets; perf_ceiling's FLOP accounting is NB201's
+from bench.tasks import get_task
 from bench.train import SAMPLER_STREAM, Trainer, epoch_rng
 
 
@@ -61,9 +62,6 @@ VARIANTS = {
 }
 """Recipes ``bench perf --compare`` times side by side: the cost of the default gradient statistics
 (``spos`` collects them, ``spos-no-gradstats`` does not) and of CaLR, MS and FairNAS per image trained."""
-
-CIFAR_STANDALONE = dict(C=16, N=5, num_classes=10, input_size=32, in_channels=3)
-
 
 @dataclass
 class PerfResult:
@@ -145,9 +143,10 @@ def _trainer(variant: list[str], C: int, N: int, batch_size: int, data: DeviceBa
              precision: str = "fp32"):
     config = load_config(None, [f"supernet.C={C}", f"supernet.N={N}", f"train.batch_size={batch_size}",
                                 "train.epochs=100", f"train.precision={precision}"] + variant)
+    cifar10 = get_task("cifar10")  # the synthetic images are CIFAR-sized; complexity is the benchmark network's
     torch.manual_seed(0)
-    model = NB201Supernet(C=C, N=N).to(dev)
-    recipe = build_recipe(config, CIFAR_STANDALONE, len(data))
+    model = build_supernet(config, cifar10).to(dev)
+    recipe = build_recipe(config, get_space(config.supernet.space).standalone_setting(cifar10), len(data))
     trainer = Trainer(model, data, config.train, recipe, seed=0, progress=False)
     attach_diagnostics(trainer, config, recipe)
     return trainer

@@ -15,8 +15,8 @@ A run directory holds:
   ``nodes/<level>-<leaf>/`` (each sub-supernet's checkpoint and history) instead of ``checkpoint.pt``;
   ``scores.csv`` says which leaf scored each subnet.
 
-Any of the three spaces (``supernet.space``, :mod:`bench.searchspaces`) runs the same way; its ground
-truth comes from :func:`bench.tasks.load_benchmark`.
+Any registered space (``supernet.space``, :mod:`bench.spaces`) runs the same way; its ground truth
+comes from its :meth:`~bench.spaces.SearchSpace.load_benchmark`.
 
 It is written as ``<dir>.partial`` and renamed into place only when complete,
 so a killed run never looks finished; running the same command again resumes
@@ -66,13 +66,11 @@ from bench.metrics import (
 from bench.metrics.ranking import rank_at_k_metrics, spearman, top_k_count
 from bench.nshot import NShotRun, root_ops
 from bench.splitting import root_leaf
-from bench.spaces import nb201 as space
-from bench.supernets.darts import DARTSSupernet
-from bench.supernets.nb101 import NB101Supernet
-from bench.supernets.nb201 import BNConfig, NB201Supernet
-from bench.searchspaces import get_space, standalone_setting
+from bench.spaces import Benchmark, Subnet, get_space
+from bench.spaces import nb201 as space  # the ops of the GM probe, which exists on NB201 only (write_diagnostics)
+from bench.supernets.bn import BNConfig
 from bench.seeds import seed_streams
-from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
+from bench.tasks import Task, crop_padding, get_task, load_split, require_data_dir
 from bench.train import CHECKPOINT_NAME, Trainer
 
 METRICS_FILE = "metrics.json"
@@ -156,9 +154,10 @@ def prepare_evaluation(config: RunConfig, data_dir=None) -> Evaluation:
     """
     task = get_task(config.data.dataset)
     data_dir = require_data_dir(task, data_dir)
-    benchmark = load_benchmark(task, config.supernet.space, data_dir)
+    search_space = get_space(config.supernet.space)
+    benchmark = search_space.load_benchmark(task, data_dir)
     column = _ground_truth_column(config, benchmark)
-    cells = _in_space(benchmark.table, root_ops(config.supernet.op_set))
+    cells = search_space.in_op_set(list(benchmark.table.arch_strs), config.supernet.op_set)
     pool = evaluation_pool(cells, config.eval.pool_size, config.eval.pool_seed, benchmark.table.benchmark)
     tops = (top_pools(benchmark.table, cells, column, config.eval.top_sample, config.eval.pool_seed)
             if config.eval.top_sample else {})
@@ -175,14 +174,6 @@ def evaluation_pool(arch_strs: list[str], pool_size: int | str, seed: int, bench
                           f"({benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
     picks = np.random.default_rng(seed).choice(len(arch_strs), size=pool_size, replace=False)
     return [arch_strs[i] for i in picks]
-
-
-def _in_space(table: GroundTruthTable, ops: Sequence[str]) -> list[str]:
-    """The table's cells that use only ``ops`` (``supernet.op_set``; all of them for the full op set)."""
-    arch_strs = list(table.arch_strs)
-    if set(ops) == set(space.OPS):
-        return arch_strs
-    return [a for a in arch_strs if set(space.parse_arch(a).ops) <= set(ops)]
 
 
 TOP_PERCENTS = (1, 5)
@@ -269,7 +260,7 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
                                  drop_last=False, mean=batches.mean, std=batches.std)
     archs = benchmark.archs(pool)
-    setting = standalone_setting(config.supernet.space, task)
+    setting = get_space(config.supernet.space).standalone_setting(task)
     bn = config.heuristics["bn"]
     recalibration = bn["batches"] if bn["name"] == "recalibrated" else 0
     truth = table.lookup(pool, column)
@@ -349,7 +340,7 @@ def _train_one_shot(config: RunConfig, task: Task, device, batches, partial: Pat
     streams = seed_streams(config)
     torch.manual_seed(streams.init)
     model = build_supernet(config, task).to(device)
-    recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
+    recipe = build_recipe(config, get_space(config.supernet.space).standalone_setting(task), len(batches))
     if config.supernet.op_set != "all":
         recipe = restrict_to_leaf(recipe, root_leaf(root_ops(config.supernet.op_set)), ())
     trainer = Trainer(model, batches, config.train, recipe, seed=streams.sampling, data_seed=streams.data,
@@ -376,7 +367,7 @@ def _train_split(config: RunConfig, task: Task, device, batches, partial: Path, 
                  callbacks=()):
     """Train the tree of sub-supernets of a few-shot or GM run (:mod:`bench.nshot`); as ``_train_one_shot``
     (no callbacks: the config check refuses estimators on split runs)."""
-    standalone = standalone_setting(config.supernet.space, task)
+    standalone = get_space(config.supernet.space).standalone_setting(task)
 
     def recipe_for(epochs: int):
         return build_recipe(dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs)),
@@ -453,19 +444,17 @@ def write_diagnostics(trainer: Trainer, run_dir: Path) -> dict:
 
 
 def build_supernet(config: RunConfig, task: Task) -> nn.Module:
-    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``)."""
+    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``), its BN
+    mode from the ``bn`` heuristic."""
     bn = config.heuristics["bn"]
     bn_config = BNConfig(track_running_stats=bn["name"] != "batch_stats", affine=bn["affine"])
     net = config.supernet
-    common = dict(num_classes=task.num_classes, in_channels=task.in_channels, bn=bn_config)
-    if net.space == "nb101":
-        return NB101Supernet(C=net.C, num_stacks=3, cells_per_stack=net.N, channels=net.channels, **common)
-    if net.space == "darts":
-        return DARTSSupernet(C=net.C, layers=3 * net.N + 2, **common)
-    return NB201Supernet(C=net.C, N=net.N, drop_path=net.drop_path, **common)
+    return get_space(net.space).build_supernet(C=net.C, N=net.N, num_classes=task.num_classes,
+                                               in_channels=task.in_channels, bn=bn_config,
+                                               drop_path=net.drop_path, channels=net.channels)
 
 
-def scores_frame(archs: Sequence, scores: np.ndarray, truth: np.ndarray, space_name: str,
+def scores_frame(archs: Sequence[Subnet], scores: np.ndarray, truth: np.ndarray, space_name: str,
                  setting: dict) -> pd.DataFrame:
     """One row per subnet; params and FLOPs of its stand-alone network at ``setting`` (the ground truth's)."""
     complexity = get_space(space_name).complexity

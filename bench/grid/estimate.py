@@ -183,7 +183,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
     from bench.heuristics.recipe import build_recipe
     from bench.perf import synthetic_images
     from bench.run import build_supernet, resolve_device
-    from bench.searchspaces import get_space, standalone_setting
+    from bench.spaces import get_space
     from bench.tasks import crop_padding, get_task
     from bench.train import Trainer
 
@@ -205,7 +205,7 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
                                 flip=task.default_flip)
         torch.manual_seed(0)
         model = build_supernet(config, task).to(device)
-        recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
+        recipe = build_recipe(config, get_space(config.supernet.space).standalone_setting(task), len(batches))
         trainer = Trainer(model, batches, config.train, recipe, seed=0, progress=False)
         trainer.train_epoch(0)  # warm-up
         start = time.perf_counter()

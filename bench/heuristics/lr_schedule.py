@@ -23,8 +23,7 @@ from typing import Sequence
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
 from bench.heuristics.schedules import CaLR, lr_at
-from bench.searchspaces import NB201, SearchSpace
-from bench.spaces import nb201 as space
+from bench.spaces import SearchSpace, Subnet
 from bench.validation import ConfigError
 
 HTTYS = "Yu et al. 2020, How to Train Your Super-Net, Sec. 4 (learning rate)"
@@ -71,7 +70,7 @@ class LRPolicy:
     """Turns the ``lr_schedule`` selection into per-step learning rates (and CaLR per-subnet factors)."""
 
     def __init__(self, selection: dict, lr: float, total_steps: int, warmup_steps: int, epochs: int,
-                 standalone: dict, search_space: SearchSpace = NB201):
+                 standalone: dict, search_space: SearchSpace | None):
         self.selection = selection
         self.lr0 = lr
         self.total_steps = total_steps
@@ -98,10 +97,10 @@ class LRPolicy:
             kwargs["step_gamma"] = s["gamma"]
         return lr_at(name, step, self.total_steps, self.lr0, **kwargs)
 
-    def factor(self, arch: space.Arch, step: int) -> float:
+    def factor(self, arch: Subnet, step: int) -> float:
         return float(self.calr.factor(self._complexity(arch), step, self.total_steps))
 
-    def for_step(self, step: int, archs: Sequence[space.Arch]) -> StepLR:
+    def for_step(self, step: int, archs: Sequence[Subnet]) -> StepLR:
         if self.calr is None:
             return StepLR(self.base_lr(step), (1.0,) * len(archs))
         if len(archs) == 1:

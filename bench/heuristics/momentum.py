@@ -33,8 +33,7 @@ from typing import Union
 import numpy as np
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
-from bench.searchspaces import get_space
-from bench.spaces import nb201 as space
+from bench.spaces import DEFAULT_SPACE, get_space
 from bench.validation import ConfigError
 
 MS_SOURCE = "Jeon et al., CVPR 2025 (CaLR+MS), Sec. 3.3, Eq. (8); supplement Table J"
@@ -64,7 +63,7 @@ register(Heuristic(
     "spatial / parameter optimization"))
 
 
-def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:
+def resolve_edge(selection: dict, num_edges: int, unit: str = "edge") -> int:
     """The index of the MS clustering edge."""
     edge = selection["edge"]
     if edge == "first":
@@ -83,7 +82,7 @@ def resolve_edge(selection: dict, num_edges: int = space.NUM_EDGES, unit: str = 
 @compatibility_rule
 def _ms_needs_momentum(selection, config) -> None:
     if selection["momentum_buffers"]["name"] == "ms":
-        search_space = get_space(config.supernet.space if config is not None else "nb201")
+        search_space = get_space(config.supernet.space if config is not None else DEFAULT_SPACE)
         resolve_edge(selection["momentum_buffers"], search_space.ms_positions, search_space.ms_unit)
         if config is not None and config.train.momentum == 0:
             raise ConfigError("heuristics.momentum_buffers = 'ms' needs train.momentum > 0: with beta = 0 there is "

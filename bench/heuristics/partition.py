@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Union
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
+from bench.spaces import get_space
 from bench.spaces.nb201 import NUM_EDGES
 from bench.validation import ConfigError
 
@@ -99,7 +100,7 @@ def _splitting_needs_single_path_sampling(selection, config) -> None:
 
 @compatibility_rule
 def _splitting_is_nb201_only(selection, config) -> None:
-    if config is not None and is_split(selection) and config.supernet.space != "nb201":
+    if config is not None and is_split(selection) and not get_space(config.supernet.space).supports_splitting:
         raise ConfigError(f"heuristics.partition = {selection['partition']['name']!r} splits NAS-Bench-201's edges "
                           f"(bench.splitting); supernet.space = {config.supernet.space!r} has no splitting yet; "
                           "allowed there: 'one-shot'")

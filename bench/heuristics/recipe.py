@@ -15,8 +15,7 @@ from typing import Callable, Sequence
 from bench.heuristics.lr_schedule import LRPolicy
 from bench.heuristics.momentum import resolve_edge
 from bench.heuristics.sampling import LeafSampler, build_sampler, fixed_arch_sampler
-from bench.searchspaces import NB201, SearchSpace, get_space
-from bench.spaces import nb201 as space
+from bench.spaces import SearchSpace, Subnet, get_space
 from bench.splitting import Leaf
 
 
@@ -28,9 +27,10 @@ class Recipe:
     ms_edge: int | None
     unused: str  # "skip" | "stale"
     label_smoothing: float
+    search_space: SearchSpace | None  # whose subnets it samples (None: one fixed subnet, standalone_recipe)
 
 
-def _cluster_of(ms_edge: int | None, search_space: SearchSpace = NB201) -> Callable[[object], int]:
+def _cluster_of(ms_edge: int | None, search_space: SearchSpace) -> Callable[[object], int]:
     if ms_edge is None:
         return lambda arch: 0
     return lambda arch: search_space.cluster(arch, ms_edge)
@@ -50,6 +50,7 @@ def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
         ms_edge=ms_edge,
         unused=h["unused_params"]["name"],
         label_smoothing=config.train.label_smoothing,
+        search_space=search_space,
     )
 
 
@@ -63,21 +64,22 @@ def restrict_to_leaf(recipe: Recipe, leaf: Leaf, split_edges: Sequence[int]) -> 
     """
     ms_edge = recipe.ms_edge
     if ms_edge is not None and ms_edge in split_edges:
-        unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
+        unsplit = [e for e in range(recipe.search_space.ms_positions) if e not in split_edges]
         ms_edge = unsplit[0] if unsplit else ms_edge
-    return dataclasses.replace(recipe, sampler=LeafSampler(leaf, _cluster_of(ms_edge)), ms_edge=ms_edge)
+    return dataclasses.replace(recipe, sampler=LeafSampler(leaf, _cluster_of(ms_edge, recipe.search_space)),
+                               ms_edge=ms_edge)
 
 
 def _lr_policy(train, selection: dict, standalone: dict, steps_per_epoch: int,
-               search_space: SearchSpace = NB201) -> LRPolicy:
+               search_space: SearchSpace | None) -> LRPolicy:
     total = steps_per_epoch * train.epochs
     return LRPolicy(selection, train.lr, total, train.warmup_epochs * steps_per_epoch, train.epochs, standalone,
                     search_space)
 
 
-def standalone_recipe(arch: space.Arch, train, steps_per_epoch: int) -> Recipe:
+def standalone_recipe(arch: Subnet, train, steps_per_epoch: int) -> Recipe:
     """Training one fixed cell from scratch (ground-truth building): cosine schedule, shared momentum."""
     return Recipe(
         sampler=fixed_arch_sampler(arch),
-        lr_policy=_lr_policy(train, {"name": "cosine", "min_lr": 0.0}, {}, steps_per_epoch),
-        clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing)
+        lr_policy=_lr_policy(train, {"name": "cosine", "min_lr": 0.0}, {}, steps_per_epoch, None),
+        clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing, search_space=None)

@@ -2,9 +2,10 @@
 
 - ``spos``: one subnet per step, every edge's op uniform and independent
   (single-path one-shot, Guo et al., ECCV 2020; RSPS, Li & Talwalkar, 2019);
-  on NAS-Bench-101 and DARTS, uniform as :mod:`bench.searchspaces` defines it
-  for the space, and the only sampler offered there (the others rely on
-  NAS-Bench-201's fixed edges).
+  on NAS-Bench-101 and DARTS, uniform as the space defines it
+  (:meth:`bench.spaces.SearchSpace.sample`), and the only sampler offered
+  there (the others rely on NAS-Bench-201's fixed edges:
+  ``SearchSpace.supports_edge_samplers``).
 - ``fairnas``: strict fairness (Chu et al., ICCV 2021, Sec. 3.2, Alg. 1): per
   step, draw a permutation of the ops of every edge and build n subnets, the
   k-th taking the k-th op of each permutation; their gradients on the same
@@ -28,8 +29,8 @@ from typing import Callable
 import numpy as np
 
 from bench.heuristics.registry import Heuristic, Param, compatibility_rule, register, register_slot
-from bench.searchspaces import NB201, SearchSpace
-from bench.spaces import nb201 as space
+from bench.spaces import SearchSpace, Subnet, get_space
+from bench.spaces import nb201 as space  # FairNAS, complexity-proportional and MGCS are NB201's
 from bench.splitting import Leaf, sample_in
 from bench.validation import ConfigError
 
@@ -69,7 +70,7 @@ def _mgcs_is_one_cluster(selection, config) -> None:
 @compatibility_rule
 def _other_samplers_are_nb201_only(selection, config) -> None:
     name = selection["sampling"]["name"]
-    if config is None or config.supernet.space == "nb201" or name == "spos":
+    if config is None or get_space(config.supernet.space).supports_edge_samplers or name == "spos":
         return
     raise ConfigError(f"heuristics.sampling = {name!r} is built on NAS-Bench-201's fixed edges (FairNAS permutes "
                       "each edge's ops, complexity-proportional sampling enumerates the space, MGCS changes edges "
@@ -82,17 +83,17 @@ class StepPlan:
     """What one training step trains: its MS cluster and its subnets (one for SPOS, n for FairNAS)."""
 
     cluster: int
-    archs: tuple[space.Arch, ...]
+    archs: tuple[Subnet, ...]
 
 
-ClusterOf = Callable[[space.Arch], int]
+ClusterOf = Callable[[Subnet], int]
 
 
 class UniformSampler:
     """One subnet per step, drawn as the search space defines uniform sampling (NB201: every edge's op
     uniform; NB101: the official random_spec; DARTS: every pair's op and input uniform)."""
 
-    def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace = NB201):
+    def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace):
         self.cluster_of = cluster_of
         self.sample = search_space.sample
 
@@ -152,7 +153,7 @@ def space_complexity(measure: str, setting: dict) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def fixed_arch_sampler(arch: space.Arch) -> "FixedSetSampler":
+def fixed_arch_sampler(arch: Subnet) -> "FixedSetSampler":
     """Always the same subnet: trains a stand-alone network with the supernet loop."""
     return FixedSetSampler((arch,))
 
@@ -160,7 +161,7 @@ def fixed_arch_sampler(arch: space.Arch) -> "FixedSetSampler":
 class FixedSetSampler:
     """The same subnets, all trained in every step (the MGCS experiment)."""
 
-    def __init__(self, archs: tuple[space.Arch, ...]):
+    def __init__(self, archs: tuple[Subnet, ...]):
         self.archs = archs
 
     def plan_epoch(self, rng: np.random.Generator, steps: int) -> list[StepPlan]:
@@ -168,7 +169,7 @@ class FixedSetSampler:
 
 
 def build_sampler(selection: dict, ms_edge: int | None, cluster_of: ClusterOf, setting: dict,
-                  search_space: SearchSpace = NB201):
+                  search_space: SearchSpace):
     name = selection["name"]
     if name == "mgcs":
         from bench.metrics.gradients import mgcs_subnets
