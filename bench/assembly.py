@@ -33,14 +33,11 @@ from bench.evaluate import RankingProbe
 from bench.heuristics import registry
 from bench.heuristics.recipe import Recipe, build_recipe, restrict_to_leaf, standalone_recipe
 from bench.metrics.gradients import GMProbe, GradientStats
-from bench.nshot import root_ops
-from bench.searchspaces import standalone_setting
 from bench.seeds import SeedStreams, seed_streams
+from bench.spaces import get_space
 from bench.spaces import nb201 as space
 from bench.splitting import Leaf, root_leaf
-from bench.supernets.darts import DARTSSupernet
-from bench.supernets.nb101 import NB101Supernet
-from bench.supernets.nb201 import NB201Standalone, NB201Supernet
+from bench.supernets.nb201 import NB201Standalone
 from bench.tasks import Task
 from bench.train import Callback, Trainer
 
@@ -57,15 +54,13 @@ class Assembly:
 
 
 def build_supernet(config: RunConfig, task: Task) -> nn.Module:
-    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``)."""
+    """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``), its BN
+    mode from the ``bn`` heuristic."""
     bn_config = registry.build(config.heuristics, "bn").bn_config
     net = config.supernet
-    common = dict(num_classes=task.num_classes, in_channels=task.in_channels, bn=bn_config)
-    if net.space == "nb101":
-        return NB101Supernet(C=net.C, num_stacks=3, cells_per_stack=net.N, channels=net.channels, **common)
-    if net.space == "darts":
-        return DARTSSupernet(C=net.C, layers=3 * net.N + 2, **common)
-    return NB201Supernet(C=net.C, N=net.N, drop_path=net.drop_path, **common)
+    return get_space(net.space).build_supernet(C=net.C, N=net.N, num_classes=task.num_classes,
+                                               in_channels=task.in_channels, bn=bn_config,
+                                               drop_path=net.drop_path, channels=net.channels)
 
 
 def assemble(config: RunConfig, task: Task, batches: DeviceBatches, seeds: SeedStreams | None = None, *,
@@ -93,9 +88,9 @@ def assemble(config: RunConfig, task: Task, batches: DeviceBatches, seeds: SeedS
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
     torch.manual_seed(seeds.init)
     model = build_supernet(config, task).to(batches.device)
-    recipe = build_recipe(config, standalone_setting(config.supernet.space, task), len(batches))
+    recipe = build_recipe(config, get_space(config.supernet.space).standalone_setting(task), len(batches))
     if leaf is None and config.supernet.op_set != "all":
-        leaf = root_leaf(root_ops(config.supernet.op_set))
+        leaf = root_leaf(get_space(config.supernet.space).root_ops(config.supernet.op_set))
     if leaf is not None:
         recipe = restrict_to_leaf(recipe, leaf, split_edges)
     trainer = Trainer(model, batches, config.train, recipe, seed=seeds.sampling, data_seed=seeds.data,

@@ -103,7 +103,7 @@ def _add_complexity(sub) -> None:
                                    "space; nb101: the cells given with --records or --matrix/--ops; darts: the "
                                    "genotypes given with --records or --genotype.",
                        epilog=_COMPLEXITY_HELP)
-    p.add_argument("space", choices=["nb201", "nb101", "darts"], help="search space")
+    p.add_argument("space", choices=list(_COMPLEXITY_HANDLERS), help="search space")
     p.add_argument("--C", type=int, default=None,
                    help="nb201: channels of the first stage (default 16); darts: initial channels (default 36)")
     p.add_argument("--N", type=int, default=None, help="nb201: cells per stage (default 5)")
@@ -124,28 +124,44 @@ def _add_complexity(sub) -> None:
 
 def _cmd_complexity(args) -> int:
     from bench.config import ConfigError
-    from bench.spaces import nb201 as space
 
     darts_only = [f"--{name}" for name in ("layers", "genotype") if getattr(args, name) is not None]
-    if args.space == "darts":
-        return _complexity_darts(args)
-    if darts_only:
+    if args.space != "darts" and darts_only:
         raise ConfigError(f"{', '.join(darts_only)}: option(s) of darts only")
-    if args.space == "nb101":
-        return _complexity_nb101(args)
+    return _COMPLEXITY_HANDLERS[args.space](args)
+
+
+def _standalone_defaults(space_name: str, args) -> dict:
+    """The stand-alone network the space's ground truth refers to on CIFAR-10
+    (:meth:`bench.spaces.SearchSpace.standalone_setting`), with ``--classes``, ``--input-size`` and
+    ``--in-channels`` from the command line: the settings the size options of `bench complexity` override."""
+    from bench.spaces import get_space
+    from bench.tasks import get_task
+
+    setting = get_space(space_name).standalone_setting(get_task("cifar10"))
+    return dict(setting, num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
+
+
+def _complexity_nb201(args) -> int:
+    from bench.config import ConfigError
+    from bench.spaces import get_space
+    from bench.spaces import nb201
+
     given = [f"--{name}" for name in ("stem", "stacks", "cells", "records", "matrix", "ops")
              if getattr(args, name) is not None]
     if given:
         owner = "nb101 and darts" if given == ["--records"] else "nb101 only"
         raise ConfigError(f"{', '.join(given)}: option(s) of {owner}; nb201 takes --C, --N, --classes, "
                           "--input-size, --in-channels")
-    args.C, args.N = (16 if args.C is None else args.C), (5 if args.N is None else args.N)
+    settings = _standalone_defaults("nb201", args)
+    for key in ("C", "N"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
     _require_positive(("--C", "--N", "--classes", "--input-size", "--in-channels"),
-                      (args.C, args.N, args.classes, args.input_size, args.in_channels))
-    archs = list(space.iter_archs())
-    return _write_costs(archs, (space.complexity(arch, C=args.C, N=args.N, num_classes=args.classes,
-                                                 input_size=args.input_size, in_channels=args.in_channels)
-                                for arch in archs))
+                      [settings[k] for k in ("C", "N", "num_classes", "input_size", "in_channels")])
+    space = get_space("nb201")
+    archs = list(nb201.iter_archs())  # every cell of the space
+    return _write_costs(archs, (space.complexity(arch, **settings) for arch in archs))
 
 
 def _require_positive(flags, values) -> None:
@@ -187,25 +203,26 @@ def _parse_nb101_matrix(text: str) -> list[list[int]]:
 def _complexity_nb101(args) -> int:
     from bench.config import ConfigError
     from bench.groundtruth.nb101 import read_cells_json
-    from bench.spaces import nb101
+    from bench.spaces import get_space, nb101
 
     if args.records is None and (args.matrix is None or args.ops is None):
         raise ConfigError("bench complexity nb101 needs --records PATH, or --matrix and --ops for one cell "
                           "(see bench complexity --help)")
     if args.records is not None and (args.matrix is not None or args.ops is not None):
         raise ConfigError("give either --records or --matrix/--ops, not both")
-    settings = dict(stem_channels=128 if args.stem is None else args.stem,
-                    num_stacks=3 if args.stacks is None else args.stacks,
-                    cells_per_stack=3 if args.cells is None else args.cells,
-                    num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
+    settings = _standalone_defaults("nb101", args)
+    for flag, key in (("stem", "stem_channels"), ("stacks", "num_stacks"), ("cells", "cells_per_stack")):
+        if getattr(args, flag) is not None:
+            settings[key] = getattr(args, flag)
     _require_positive(("--stem", "--stacks", "--cells", "--classes", "--input-size", "--in-channels"),
-                      settings.values())
+                      [settings[k] for k in ("stem_channels", "num_stacks", "cells_per_stack", "num_classes",
+                                             "input_size", "in_channels")])
     try:
         if args.records is not None:
             cells = read_cells_json(args.records)
         else:
             cells = [nb101.make_cell(_parse_nb101_matrix(args.matrix), args.ops.split(","))]
-        costs = [nb101.complexity(cell, **settings) for cell in cells]
+        costs = [get_space("nb101").complexity(cell, **settings) for cell in cells]
     except nb101.CellError as exc:
         raise ConfigError(str(exc)) from None
     return _write_costs(cells, costs)
@@ -214,7 +231,7 @@ def _complexity_nb101(args) -> int:
 def _complexity_darts(args) -> int:
     from bench.config import ConfigError
     from bench.groundtruth.darts import read_genotypes_json
-    from bench.spaces import darts
+    from bench.spaces import darts, get_space
 
     foreign = [f"--{name}" for name in ("N", "stem", "stacks", "cells", "matrix", "ops")
                if getattr(args, name) is not None]
@@ -226,19 +243,26 @@ def _complexity_darts(args) -> int:
                           "(see bench complexity --help)")
     if args.records is not None and args.genotype is not None:
         raise ConfigError("give either --records or --genotype, not both")
-    settings = dict(C=darts.DEFAULT_C if args.C is None else args.C,
-                    layers=darts.DEFAULT_LAYERS if args.layers is None else args.layers,
-                    num_classes=args.classes, input_size=args.input_size, in_channels=args.in_channels)
-    _require_positive(("--C", "--layers", "--classes", "--input-size", "--in-channels"), settings.values())
+    settings = _standalone_defaults("darts", args)
+    for key in ("C", "layers"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    _require_positive(("--C", "--layers", "--classes", "--input-size", "--in-channels"),
+                      [settings[k] for k in ("C", "layers", "num_classes", "input_size", "in_channels")])
     try:
         if args.records is not None:
             genotypes = read_genotypes_json(args.records)
         else:
             genotypes = [darts.parse_genotype(args.genotype)]
-        costs = [darts.complexity(g, **settings) for g in genotypes]
+        costs = [get_space("darts").complexity(g, **settings) for g in genotypes]
     except darts.GenotypeError as exc:
         raise ConfigError(str(exc)) from None
     return _write_costs(genotypes, costs)
+
+
+# How `bench complexity` reads the cells of each space: NB201 enumerates its space; NB101 and DARTS take
+# cells given in their own formats (--records, --matrix/--ops, --genotype).
+_COMPLEXITY_HANDLERS = {"nb201": _complexity_nb201, "nb101": _complexity_nb101, "darts": _complexity_darts}
 
 
 def _add_data(sub) -> None:

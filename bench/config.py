@@ -17,8 +17,14 @@ from typing import Any, Mapping, Sequence, Union, get_type_hints
 import yaml
 
 from bench.heuristics import check_rules, choices, default_selection, slots, validate_selection
-from bench.searchspaces import require_ground_truth
+from bench.spaces import DEFAULT_SPACE, RegisteredSpaces, describe_spaces, get_space
 from bench.validation import ConfigError, check_value, describe_allowed, option, suggest
+
+
+def registered(opt: Any, choices: Sequence[str]) -> Any:
+    """The config field ``opt`` whose allowed values are the live sequence ``choices`` (a registry that may
+    grow after this module is imported: ``supernet.space``)."""
+    return field(default=opt.default, metadata={**opt.metadata, "choices": choices})
 
 
 def section(cls: type) -> Any:
@@ -56,8 +62,8 @@ class DataConfig:
 class SupernetConfig:
     """The weight-sharing network: search space, width, depth."""
 
-    space: str = option("nb201", "search space: 'nb201' (NAS-Bench-201), 'nb101' (NAS-Bench-101) or 'darts' "
-                        "(DARTS / NDS); see bench.searchspaces", choices=("nb201", "nb101", "darts"))
+    space: str = registered(option(DEFAULT_SPACE, f"search space: {describe_spaces()}; see bench.spaces"),
+                            RegisteredSpaces())
     C: int = option(8, "channels of the first stage (the supernet's width; NB101: the stem's channels, DARTS: "
                     "C of the stem's 3C)", low=1, high=512)
     N: int = option(1, "cells per stage (the supernet's depth; NB101: cells per stack, 3 stacks; DARTS: normal "
@@ -367,28 +373,10 @@ def check_averaging(config: RunConfig) -> None:
                           "with its leaf at the end only; set eval.average_last=0")
 
 
-NB101_MIN_C = 5  # interior vertices that may feed an NB101 cell's output
-
-
 def check_space_options(config: RunConfig) -> None:
-    """Options that exist for one search space only are refused on the others, with the reason."""
-    space = config.supernet.space
-    require_ground_truth(space, config.data.dataset)
-    if space != "nb201":
-        for key, value, default, why in (
-                ("supernet.drop_path", config.supernet.drop_path, 0.0, "drop-path is applied to NB201 cell edges"),
-                ("supernet.op_set", config.supernet.op_set, "all", "op sets are NB201's edge ops"),
-                ("diagnostics.gm_every", config.diagnostics.gm_every, 0, "the GM probe forces ops on NB201 edges")):
-            if value != default:
-                raise ConfigError(f"{key} = {value!r} is not supported on supernet.space = {space!r} ({why}); "
-                                  f"allowed there: {default!r}")
-    if space == "nb101" and config.supernet.C < NB101_MIN_C:
-        raise ConfigError(f"supernet.C = {config.supernet.C} is too narrow for NB101: a cell's output channels are "
-                          f"split among up to {NB101_MIN_C} vertices, each needs one; allowed: supernet.C >= "
-                          f"{NB101_MIN_C}")
-    if space != "nb101" and config.supernet.channels != "dynamic":
-        raise ConfigError(f"supernet.channels = {config.supernet.channels!r} is an NB101 option (vertex widths); "
-                          f"supernet.space = {space!r} has fixed widths; allowed there: 'dynamic'")
+    """Options that exist for some search spaces only are refused on the others, with the reason (each space
+    says which: :meth:`bench.spaces.SearchSpace.check_options`)."""
+    get_space(config.supernet.space).check_options(config)
 
 
 # ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from bench import metric_names as names
 from bench.data import DeviceBatches
 from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
 from bench.precision import autocast
-from bench.spaces import nb201 as space
+from bench.spaces import Subnet
 from bench.train import Trainer, TrainerCallback
 
 
@@ -37,7 +37,7 @@ def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 
 @torch.no_grad()
-def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, num_batches: int,
+def recalibrate_bn(model: nn.Module, arch: Subnet, batches: DeviceBatches, num_batches: int,
                    precision: str = "fp32") -> None:
     """Reset running statistics and recompute them as a plain average over ``num_batches`` batches."""
     layers = [m for m in _bn_layers(model) if m.track_running_stats]
@@ -58,7 +58,7 @@ def recalibrate_bn(model: nn.Module, arch: space.Arch, batches: DeviceBatches, n
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches, precision: str = "fp32") -> float:
+def accuracy(model: nn.Module, arch: Subnet, batches: DeviceBatches, precision: str = "fp32") -> float:
     """Top-1 accuracy in percent of ``arch`` on every image of ``batches`` (one ordered pass)."""
     model.eval()
     correct = None
@@ -72,7 +72,7 @@ def accuracy(model: nn.Module, arch: space.Arch, batches: DeviceBatches, precisi
     return 100.0 * float(correct) / max(1, total)
 
 
-def score_pool(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+def score_pool(model: nn.Module, pool: Sequence[Subnet], eval_batches: DeviceBatches,
                recalibration_batches: int = 0, train_batches: DeviceBatches | None = None,
                progress: bool = True, precision: str = "fp32") -> np.ndarray:
     """Supernet accuracy (percent) of every subnet in ``pool``, in pool order."""
@@ -104,7 +104,7 @@ class RankingProbe(TrainerCallback):
 
     name = "ranking_probe"
 
-    def __init__(self, pool: Sequence[space.Arch], truth: np.ndarray, eval_batches: DeviceBatches,
+    def __init__(self, pool: Sequence[Subnet], truth: np.ndarray, eval_batches: DeviceBatches,
                  recalibration_batches: int, train_batches: DeviceBatches, sparse_threshold: float,
                  precision: str = "fp32", every: int = 1):
         if every < 1:
@@ -130,7 +130,7 @@ class RankingProbe(TrainerCallback):
                 names.SPARSE_KENDALL_TAU: sparse_kendall_tau(scores, self.truth, self.sparse_threshold)}
 
 
-def score_between_epochs(model: nn.Module, pool: Sequence[space.Arch], eval_batches: DeviceBatches,
+def score_between_epochs(model: nn.Module, pool: Sequence[Subnet], eval_batches: DeviceBatches,
                          recalibration_batches: int, train_batches: DeviceBatches,
                          precision: str = "fp32") -> np.ndarray:
     """:func:`score_pool` without touching what training reads later: buffers (BN recalibration rewrites

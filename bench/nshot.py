@@ -51,7 +51,8 @@ from bench.heuristics.partition import schedule_of
 from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
 from bench.seeds import node_seed, seed_streams
-from bench.spaces import nb201 as space
+from bench.spaces import Subnet, get_space
+from bench.spaces import nb201 as space  # splitting is NB201's (SearchSpace.supports_splitting)
 from bench.splitting import (
     Leaf,
     PartitionRecord,
@@ -68,7 +69,7 @@ from bench.splitting import (
 )
 from bench.train import Trainer
 
-if TYPE_CHECKING:  # bench.assembly imports this module (root_ops); the run passes its assembly in
+if TYPE_CHECKING:  # the run passes its assembly in (bench.assembly imports bench.train, as this module does)
     from bench.assembly import Assembly
 
 RECORD_NAME = "partition.json"
@@ -76,11 +77,6 @@ NODES_DIR = "nodes"
 END_STATE = "end.pt"
 SPLIT_STREAM = 11  # generator stream of random edge and group choices
 GM_STREAM = 12  # generator stream of the GM probe's base paths
-
-
-def root_ops(op_set: str) -> tuple[str, ...]:
-    """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1)."""
-    return space.OPS if op_set == "all" else tuple(op for op in space.OPS if op != space.NONE)
 
 
 @dataclasses.dataclass
@@ -117,7 +113,7 @@ class NShotRun:
         self.run_dir = Path(run_dir)
         self.assemble = assemble
         self.progress = progress
-        self.root = root_leaf(root_ops(config.supernet.op_set))
+        self.root = root_leaf(get_space(config.supernet.space).root_ops(config.supernet.op_set))
         self.schedule = schedule_of(self.partition, config.train.epochs, len(batches), len(self.root.allowed[0]))
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
         path = self.run_dir / RECORD_NAME
@@ -272,7 +268,7 @@ class NShotRun:
             edge_rule=p["edge_selection"], cut_rule=p["grouping"], probe_passes=passes, probe_seconds=seconds)
 
     # -- scoring and records ---------------------------------------------------------------------
-    def score(self, archs: Sequence[space.Arch], score_pool: Callable) -> tuple[np.ndarray, list[str]]:
+    def score(self, archs: Sequence[Subnet], score_pool: Callable) -> tuple[np.ndarray, list[str]]:
         """Each subnet scored by its leaf (``score_pool(model, archs)``); the scores and the leaf keys."""
         leaves = self.record.leaves()
         which = np.array([leaf_index(leaves, a) for a in archs], dtype=int)

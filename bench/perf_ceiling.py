@@ -11,7 +11,7 @@ activations; backward to the weights), so
 
 The executed subnet is the sampled one with the ops the supernet skips
 removed: an op whose input node receives nothing (every edge into it is
-``none`` or itself skipped) does not run (:class:`bench.supernets.nb201.Cell`),
+``none`` or itself skipped) does not run (:class:`bench.supernets.nb201.NB201SupernetCell`),
 so it is counted as ``none`` (:func:`bench.spaces.nb201.executed_arch`). The x3 is the usual
 convention; the stem's backward to the input image, which autograd does not
 compute, is counted all the same (under 1% of the total at C=16, N=5).

@@ -15,8 +15,8 @@ A run directory holds:
   ``nodes/<level>-<leaf>/`` (each sub-supernet's checkpoint and history) instead of ``checkpoint.pt``;
   ``scores.csv`` says which leaf scored each subnet.
 
-Any of the three spaces (``supernet.space``, :mod:`bench.searchspaces`) runs the same way; its ground
-truth comes from :func:`bench.tasks.load_benchmark`.
+Any registered space (``supernet.space``, :mod:`bench.spaces`) runs the same way; its ground truth
+comes from its :meth:`~bench.spaces.SearchSpace.load_benchmark`.
 
 It is written as ``<dir>.partial`` and renamed into place only when complete,
 so a killed run never looks finished; running the same command again resumes
@@ -64,11 +64,10 @@ from bench.metrics import (
     ranking_metrics,
 )
 from bench.metrics.ranking import rank_at_k_metrics, spearman, top_k_count
-from bench.nshot import NShotRun, root_ops
-from bench.spaces import nb201 as space
-from bench.searchspaces import get_space, standalone_setting
+from bench.nshot import NShotRun
+from bench.spaces import Benchmark, Subnet, get_space
 from bench.seeds import seed_streams
-from bench.tasks import Benchmark, Task, crop_padding, get_task, load_benchmark, load_split, require_data_dir
+from bench.tasks import Task, crop_padding, get_task, load_split, require_data_dir
 from bench.train import CHECKPOINT_NAME, Callback
 
 METRICS_FILE = "metrics.json"
@@ -152,9 +151,10 @@ def prepare_evaluation(config: RunConfig, data_dir=None) -> Evaluation:
     """
     task = get_task(config.data.dataset)
     data_dir = require_data_dir(task, data_dir)
-    benchmark = load_benchmark(task, config.supernet.space, data_dir)
+    search_space = get_space(config.supernet.space)
+    benchmark = search_space.load_benchmark(task, data_dir)
     column = _ground_truth_column(config, benchmark)
-    cells = _in_space(benchmark.table, root_ops(config.supernet.op_set))
+    cells = search_space.in_op_set(list(benchmark.table.arch_strs), config.supernet.op_set)
     pool = evaluation_pool(cells, config.eval.pool_size, config.eval.pool_seed, benchmark.table.benchmark)
     tops = (top_pools(benchmark.table, cells, column, config.eval.top_sample, config.eval.pool_seed)
             if config.eval.top_sample else {})
@@ -171,14 +171,6 @@ def evaluation_pool(arch_strs: list[str], pool_size: int | str, seed: int, bench
                           f"({benchmark}) holds; allowed: an int <= {len(arch_strs)} or 'all'")
     picks = np.random.default_rng(seed).choice(len(arch_strs), size=pool_size, replace=False)
     return [arch_strs[i] for i in picks]
-
-
-def _in_space(table: GroundTruthTable, ops: Sequence[str]) -> list[str]:
-    """The table's cells that use only ``ops`` (``supernet.op_set``; all of them for the full op set)."""
-    arch_strs = list(table.arch_strs)
-    if set(ops) == set(space.OPS):
-        return arch_strs
-    return [a for a in arch_strs if set(space.parse_arch(a).ops) <= set(ops)]
 
 
 TOP_PERCENTS = (1, 5)
@@ -265,7 +257,7 @@ def execute_run(config: RunConfig, data_dir=None, out=None, progress: bool = Tru
     eval_batches = DeviceBatches(held_out, config.eval.batch_size, device, augment=False, shuffle=False,
                                  drop_last=False, mean=batches.mean, std=batches.std)
     archs = benchmark.archs(pool)
-    setting = standalone_setting(config.supernet.space, task)
+    setting = get_space(config.supernet.space).standalone_setting(task)
     recalibration = registry.build(config.heuristics, "bn").recalibration_batches
     truth = table.lookup(pool, column)
 
@@ -414,7 +406,7 @@ def write_diagnostics(callbacks: Sequence[Callback], run_dir: Path) -> dict:
     return summary
 
 
-def scores_frame(archs: Sequence, scores: np.ndarray, truth: np.ndarray, space_name: str,
+def scores_frame(archs: Sequence[Subnet], scores: np.ndarray, truth: np.ndarray, space_name: str,
                  setting: dict) -> pd.DataFrame:
     """One row per subnet; params and FLOPs of its stand-alone network at ``setting`` (the ground truth's)."""
     complexity = get_space(space_name).complexity

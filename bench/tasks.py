@@ -12,15 +12,16 @@ ground truth (and so every complexity figure) refers to.
   a small table this project computed by training subnets stand-alone
   (``bench groundtruth build``; see ``bench/groundtruth/embedded/``).
 
-The NAS-Bench-101 and DARTS spaces are ranked on CIFAR-10 against the tables
-:func:`load_benchmark` names.
+What a space is ranked against on a task is the space's own
+(:meth:`bench.spaces.SearchSpace.load_benchmark`): NAS-Bench-201 uses the
+task's table (:func:`load_ground_truth`); NAS-Bench-101 and DARTS have their
+tables on CIFAR-10 only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from bench.config import DataConfig
 from bench.data import DataError, ImageSet, load_cifar10, load_digits, split_indices
@@ -28,11 +29,7 @@ from bench.data.layout import check_data_dir, resolve_data_dir
 from bench.groundtruth import GroundTruthTable
 from bench.groundtruth.embedded import DIGITS_SETTING, load_digits_table
 from bench.groundtruth.nb201 import DEFAULT_COLUMN as NB201_DEFAULT_COLUMN
-from bench.groundtruth.darts import SURROGATE_COLUMN, load_darts
-from bench.groundtruth.nb101 import DEFAULT_COLUMN as NB101_COLUMN
-from bench.groundtruth.nb101 import load_nb101, read_cells_json
 from bench.groundtruth.nb201 import default_table_path, load_nb201_csv
-from bench.searchspaces import parse_keys, require_ground_truth
 from bench.seeds import pick_eval_images
 
 
@@ -133,48 +130,8 @@ def load_split(task: Task, config: DataConfig, data_dir: Path | None,
 
 
 def load_ground_truth(task: Task, data_dir: Path | None) -> GroundTruthTable:
+    """The task's own table, which NAS-Bench-201 runs rank against: NAS-Bench-201 on CIFAR-10, the embedded
+    table on digits."""
     if task.dataset == "digits":
         return load_digits_table()
     return load_nb201_csv(default_table_path(data_dir))
-
-
-# The ground truth of the other spaces on CIFAR-10 (docs/data.md says what each holds).
-NB101_SAMPLE = Path("nb101") / "nb101_sample.json"
-DARTS_SURROGATE = Path("darts") / "nb301_surrogate_sample.json"
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """The ground truth of a (task, space): the table, its default column, and the subnets of its keys."""
-
-    table: GroundTruthTable
-    default_column: str
-    archs: Callable[[Sequence[str]], list]
-
-
-def load_benchmark(task: Task, space: str, data_dir: Path | None) -> Benchmark:
-    """The ground truth a run on ``space`` is ranked against.
-
-    - NB201: the task's table (NAS-Bench-201 on CIFAR-10, the embedded table on digits);
-    - NB101 on CIFAR-10: the 292-cell sample (``nb101/nb101_sample.json``, one training repeat each);
-    - DARTS on CIFAR-10: the 725-cell NAS-Bench-301 sample (``darts/nb301_surrogate_sample.json``):
-      surrogate predictions, labelled so in the table and in every record.
-    """
-    if space == "nb201":
-        return Benchmark(load_ground_truth(task, data_dir), task.default_column,
-                         lambda keys: parse_keys("nb201", keys))
-    require_ground_truth(space, task.dataset)
-    if space == "nb101":
-        path = _shared_file(data_dir, NB101_SAMPLE)
-        cells = {c.hash: c for c in read_cells_json(path)}
-        return Benchmark(load_nb101(path), NB101_COLUMN, lambda keys: parse_keys("nb101", keys, cells))
-    path = _shared_file(data_dir, DARTS_SURROGATE)
-    return Benchmark(load_darts(path), SURROGATE_COLUMN, lambda keys: parse_keys("darts", keys))
-
-
-def _shared_file(data_dir: Path | None, relative: Path) -> Path:
-    path = Path(data_dir) / relative
-    if not path.is_file():
-        raise DataError(f"ground truth file {path} not found; the data directory must hold {relative} "
-                        "(docs/data.md describes the layout and the files)")
-    return path

@@ -9,6 +9,7 @@ from bench.config import load_config
 from bench.heuristics.lr_policy import CaLRSchedule, LRPolicy
 from bench.heuristics.recipe import build_recipe
 from bench.heuristics.sampling import FairSampler, ProportionalSampler, UniformSampler, space_complexity
+from bench.spaces import get_space
 from bench.spaces import nb201 as space
 from bench.supernets.nb201 import NB201Supernet
 from bench.train import Trainer
@@ -37,7 +38,7 @@ def test_fairnas_with_ms_samples_all_subnets_inside_one_cluster():
 
 
 def test_spos_with_ms_takes_the_cluster_of_the_sampled_op():
-    sampler = UniformSampler(lambda arch: space.OPS.index(arch.ops[5]))
+    sampler = UniformSampler(lambda arch: space.OPS.index(arch.ops[5]), get_space("nb201"))
     for plan in sampler.plan_epoch(np.random.default_rng(2), steps=100):
         assert len(plan.archs) == 1 and plan.cluster == space.OPS.index(plan.archs[0].ops[5])
 
@@ -59,7 +60,8 @@ def test_complexity_proportional_sampling_draws_in_proportion_to_parameters():
 
 
 def test_calr_policy_gives_lr0_at_step_0_and_eta_lr0_at_the_end():
-    policy = CaLRSchedule(eta=0.1).build(lr=0.05, total_steps=100, warmup_steps=0, epochs=10, standalone=DIGITS)
+    policy = CaLRSchedule(eta=0.1).build(lr=0.05, total_steps=100, warmup_steps=0, epochs=10, standalone=DIGITS,
+                                         search_space=get_space("nb201"))
     assert isinstance(policy, LRPolicy)
     small, large = space.Arch(("none",) * 6), space.Arch(("nor_conv_3x3",) * 6)
     assert policy.for_step(0, [small]).lr == pytest.approx(0.05)

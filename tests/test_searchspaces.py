@@ -1,5 +1,6 @@
-"""The three spaces behind one interface (bench.searchspaces): sampling, MS clusters, CaLR extremes, every
-registered heuristic on NB101 and DARTS (works, or is refused with the reason), and runs on CIFAR-10."""
+"""The three spaces behind one interface (bench.spaces): sampling, MS clusters, CaLR extremes, every
+registered heuristic on NB101 and DARTS (works, or is refused with the reason), runs on CIFAR-10, and the
+registry (a fourth space is one registered object; the generic code needs no change)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,24 @@ from bench.evaluate import score_pool
 from bench.heuristics import choices, slots
 from bench.heuristics.recipe import build_recipe
 from bench.perf import synthetic_images
-from bench.searchspaces import SPACES, get_space, standalone_setting
-from bench.spaces import nb101
-from bench.tasks import get_task, load_benchmark
+from bench.assembly import build_supernet
+from bench.spaces import get_space, nb101, space_names
+from bench.tasks import get_task
 from bench.train import Trainer
 
 from conftest import SHARED_DATA as DATA  # $BENCH_DATA_DIR, else the development copy beside the project
 needs_data = pytest.mark.skipif(not (DATA / "nb101" / "nb101_sample.json").is_file(),
                                 reason="needs the data directory, BENCH_DATA_DIR (NB101 and NB301 samples, CIFAR-10)")
 CIFAR = get_task("cifar10")
+SPACES = ("nb201", "nb101", "darts")
+
+
+def standalone_setting(name, task):
+    return get_space(name).standalone_setting(task)
+
+
+def test_the_three_spaces_are_registered_in_order():
+    assert space_names()[:3] == SPACES
 
 
 @pytest.mark.parametrize("name", SPACES)
@@ -107,7 +117,7 @@ def test_nb101_needs_a_channel_per_output_vertex():
 
 def test_spaces_without_ground_truth_for_the_dataset_are_refused():
     with pytest.raises(ConfigError, match=r"supernet.space = 'nb101' has ground truth for CIFAR-10 only"):
-        load_benchmark(get_task("digits"), "nb101", None)
+        get_space("nb101").load_benchmark(get_task("digits"), None)
     with pytest.raises(ConfigError, match=r"supernet.space = 'darts' has ground truth for CIFAR-10 only"):
         load_config(None, ["supernet.space=darts"])  # refused with the config, before any data is read
 
@@ -137,3 +147,95 @@ def test_grid_preflight_checks_each_run_against_its_own_space_ground_truth():
                                   "eval.pool_size=300"])
     with pytest.raises(ConfigError, match=r"run big: eval.pool_size = 300 exceeds the 292 cells .*\(nb101\)"):
         preflight([PlannedRun("k2", "big", (), too_many)], DATA)
+
+
+def test_an_unknown_space_is_a_config_error_naming_the_allowed_ones():
+    with pytest.raises(ConfigError, match=r"unknown search space 'nope'; allowed: nb201, nb101, darts"):
+        get_space("nope")
+    with pytest.raises(ConfigError, match=r"supernet.space = 'nope' is not allowed; allowed: one of 'nb201', "
+                                          r"'nb101', 'darts'"):
+        load_config(None, ["supernet.space=nope"])
+
+
+# -- a fourth space, registered by the test alone ----------------------------------------------------------
+
+
+@pytest.fixture
+def toy_space():
+    """A space of 3-letter strings over ops 'a', 'b': registered for one test, removed after it."""
+    from dataclasses import dataclass
+
+    from bench.spaces import SearchSpace, register_space
+    from bench.spaces import base
+
+    @dataclass(frozen=True)
+    class Cost:
+        params: int
+        flops: int
+
+    class ToySpace(SearchSpace):
+        name = "toy"
+        label = "a toy space"
+        ops = ("a", "b")
+        ms_unit = "letter"
+        ms_positions = 3
+        ms_clusters = 2
+        datasets = ("digits",)
+        supernet = "bench.supernets.nb201:NB201Supernet"  # any torch module path; the toy one reuses NB201's
+
+        def sample(self, rng, n):
+            return ["".join(self.ops[i] for i in row) for row in rng.integers(0, 2, size=(n, 3))]
+
+        def cluster(self, subnet, position):
+            return self.ops.index(subnet[position])
+
+        def complexity(self, subnet, width=1, **setting):
+            return Cost(params=width * (1 + subnet.count("b")), flops=2 * width * (1 + subnet.count("b")))
+
+        def extreme_candidates(self):
+            return ["aaa", "bbb"]
+
+        def standalone_setting(self, task):
+            return dict(width=task.num_classes)
+
+        def supernet_kwargs(self, *, C, N, drop_path, channels):
+            return dict(C=C, N=N)
+
+        def parse_keys(self, keys, cells=None):
+            return list(keys)
+
+    space = register_space(ToySpace())
+    yield space
+    del base._REGISTRY[space.name]
+
+
+def test_a_fourth_space_runs_through_the_generic_code_unchanged(toy_space):
+    from bench.heuristics.recipe import build_recipe
+    from bench.run import build_supernet
+
+    assert get_space("toy") is toy_space and space_names()[-1] == "toy"
+    # The config accepts it (the option's choices come from the registry), and checks its options and datasets.
+    config = load_config(None, ["supernet.space=toy", "supernet.C=2"])
+    assert config.supernet.space == "toy"
+    with pytest.raises(ConfigError, match=r"supernet.space = 'toy' has ground truth for digits only"):
+        load_config(None, ["supernet.space=toy", "data.dataset=cifar10"])
+    with pytest.raises(ConfigError, match=r"supernet.op_set = 'without_none' is not supported on supernet.space = "
+                                          r"'toy'"):
+        load_config(None, ["supernet.space=toy", "supernet.op_set=without_none"])
+    with pytest.raises(ConfigError, match=r"heuristics.partition = 'few-shot' .* supernet.space = 'toy'"):
+        load_config(None, ["supernet.space=toy", "heuristics.partition=few-shot"])
+    # Sampling, MS clusters, the stand-alone setting and CaLR's extremes reach the recipe through the space.
+    digits = get_task("digits")
+    config = load_config(None, ["supernet.space=toy", "heuristics.momentum_buffers=ms",
+                                "heuristics.momentum_buffers.edge=last", "heuristics.lr_schedule=calr"])
+    recipe = build_recipe(config, toy_space.standalone_setting(digits), steps_per_epoch=4)
+    assert recipe.clusters == 2 and recipe.ms_edge == 2
+    plans = recipe.sampler.plan_epoch(np.random.default_rng(0), 4)
+    assert [p.archs for p in plans] == [(a,) for a in toy_space.sample(np.random.default_rng(0), 4)]
+    assert all(p.cluster == "ab".index(p.archs[0][2]) for p in plans)
+    assert recipe.lr_policy.calr is not None
+    small, large = toy_space.complexity_extremes(**toy_space.standalone_setting(digits))
+    assert (small.params, large.params) == (10, 40)
+    # The supernet is built from the space's dotted path, with the config's width and depth.
+    model = build_supernet(load_config(None, ["supernet.space=toy", "supernet.C=2"]), digits)
+    assert type(model).__name__ == "NB201Supernet" and model.C == 2

@@ -20,7 +20,7 @@ from bench.supernets.darts import (
     active_parameter_count,
     edge_index,
 )
-from bench.supernets.nb201 import BNConfig
+from bench.supernets.bn import BNConfig
 
 C, LAYERS = 4, 5
 

@@ -7,7 +7,7 @@ import torch
 
 from bench.spaces import nb101 as space
 from bench.supernets.nb101 import CHANNEL_MODES, NB101Supernet, active_parameter_count
-from bench.supernets.nb201 import BNConfig
+from bench.supernets.bn import BNConfig
 
 SMALL = {"C": 8, "num_stacks": 3, "cells_per_stack": 1, "num_classes": 10, "in_channels": 3}
 

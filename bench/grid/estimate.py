@@ -51,9 +51,10 @@ import numpy as np
 import yaml
 
 from bench.config import RunConfig, build_config, to_dict
-from bench.heuristics import registry
 from bench.grid.store import GridDir
+from bench.heuristics import registry
 from bench import metric_names as names
+from bench.spaces import get_space
 
 TRAIN_SET_SIZES = {"digits": 1797, "cifar10": 50000}  # images in each dataset's training set
 TABLE_SIZES = {"digits": 200, "cifar10": 15625}  # cells in the default ground-truth table ('all')
@@ -109,9 +110,8 @@ def _supernet_epochs(config: RunConfig) -> int:
     partition = registry.build(config.heuristics, "partition")
     if not partition.is_split:
         return config.train.epochs
-    from bench.nshot import root_ops  # torch-free spec loading: bench.nshot imports torch
 
-    n_ops = len(root_ops(config.supernet.op_set))
+    n_ops = len(get_space(config.supernet.space).root_ops(config.supernet.op_set))
     return partition.schedule(config.train.epochs, 1, n_ops).total_supernet_epochs
 
 
@@ -189,7 +189,6 @@ def time_setting(config: RunConfig, threads: int | None = None, steps: int = TIM
     from bench.evaluate import score_pool
     from bench.perf import synthetic_images
     from bench.run import resolve_device
-    from bench.searchspaces import get_space
     from bench.seeds import seed_streams
     from bench.tasks import crop_padding, get_task
 

@@ -27,8 +27,7 @@ from typing import Callable, ClassVar, Sequence
 
 from bench.heuristics.registry import Selection, param, register, register_slot
 from bench.heuristics.schedules import CaLR, lr_at
-from bench.searchspaces import NB201, SearchSpace
-from bench.spaces import nb201 as space
+from bench.spaces import SearchSpace, Subnet
 from bench.validation import ConfigError
 
 HTTYS = "Yu et al. 2020, How to Train Your Super-Net, Sec. 4 (learning rate)"
@@ -58,7 +57,7 @@ class LRPolicy:
     """
 
     def __init__(self, lr0: float, total_steps: int, base_lr: Callable[[int], float] | None = None,
-                 calr: CaLR | None = None, complexity: Callable[[space.Arch], float] | None = None):
+                 calr: CaLR | None = None, complexity: Callable[[Subnet], float] | None = None):
         if (base_lr is None) == (calr is None) or (calr is not None and complexity is None):
             raise ValueError("LRPolicy takes a base schedule, or CaLR with a complexity function")
         self.lr0 = lr0
@@ -72,10 +71,10 @@ class LRPolicy:
             raise ValueError("CaLR has no base learning rate: each subnet has its own (factor)")
         return self._base_lr(step)
 
-    def factor(self, arch: space.Arch, step: int) -> float:
+    def factor(self, arch: Subnet, step: int) -> float:
         return float(self.calr.factor(self.complexity(arch), step, self.total_steps))
 
-    def for_step(self, step: int, archs: Sequence[space.Arch]) -> StepLR:
+    def for_step(self, step: int, archs: Sequence[Subnet]) -> StepLR:
         if self.calr is None:
             return StepLR(self.base_lr(step), (1.0,) * len(archs))
         if len(archs) == 1:
@@ -96,7 +95,7 @@ class LRSchedule(Selection):
     taxonomy = TAXONOMY
 
     def build(self, *, lr: float, total_steps: int, warmup_steps: int, epochs: int, standalone: dict,
-              search_space: SearchSpace = NB201) -> LRPolicy:
+              search_space: SearchSpace | None) -> LRPolicy:
         raise NotImplementedError
 
 
@@ -111,7 +110,7 @@ class _FormulaSchedule(LRSchedule):
         return {"min_lr": 0.0}
 
     def build(self, *, lr: float, total_steps: int, warmup_steps: int, epochs: int, standalone: dict,
-              search_space: SearchSpace = NB201) -> LRPolicy:
+              search_space: SearchSpace | None) -> LRPolicy:
         steps_per_epoch = max(1, total_steps // max(1, epochs))
         kwargs = dict(self.formula_kwargs(total_steps, steps_per_epoch), warmup_steps=warmup_steps)
         formula = self.formula
@@ -191,7 +190,7 @@ class PolySchedule(_FormulaSchedule):
 class CaLRSchedule(LRSchedule):
     """Complexity-aware learning rate (Jeon et al., CVPR 2025, Sec. 3.2, Eq. (4); the formula is
     :class:`bench.heuristics.schedules.CaLR`). Ours: the complexity extremes come from the run's search space
-    (:mod:`bench.searchspaces`), and ``eta`` is our floor (0 in the paper)."""
+    (:mod:`bench.spaces`), and ``eta`` is our floor (0 in the paper)."""
 
     name = "calr"
     description = "complexity-aware LR: larger subnets keep a high learning rate longer"
@@ -203,7 +202,7 @@ class CaLRSchedule(LRSchedule):
     eta: float = param(0.0, "floor: lr_T = eta*lr_0 (0 in the authors' code)", low=0.0, high=0.99)
 
     def build(self, *, lr: float, total_steps: int, warmup_steps: int, epochs: int, standalone: dict,
-              search_space: SearchSpace = NB201) -> LRPolicy:
+              search_space: SearchSpace | None) -> LRPolicy:
         smallest, largest = search_space.complexity_extremes(**standalone)
         measure = self.complexity
         formula = CaLR(gamma_prime=self.gamma_prime, g=self.g, eta=self.eta,

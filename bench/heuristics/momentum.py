@@ -39,8 +39,7 @@ from typing import Any, ClassVar, Sequence, Union
 import numpy as np
 
 from bench.heuristics.registry import Selection, param, register, register_slot
-from bench.searchspaces import NB201, SearchSpace, get_space
-from bench.spaces import nb201 as space
+from bench.spaces import DEFAULT_SPACE, SearchSpace, get_space
 from bench.validation import ConfigError
 
 MS_SOURCE = "Jeon et al., CVPR 2025 (CaLR+MS), Sec. 3.3, Eq. (8); supplement Table J"
@@ -57,7 +56,7 @@ class MomentumBuffers:
 
     clusters: int
     edge: int | None
-    search_space: SearchSpace = NB201
+    search_space: SearchSpace
 
     def cluster_of(self, arch: Any) -> int:
         return 0 if self.edge is None else self.search_space.cluster(arch, self.edge)
@@ -68,7 +67,7 @@ class MomentumBuffers:
         then the first edge the leaf has not split (our choice of which one)."""
         if self.edge is None or self.edge not in split_edges:
             return self
-        unsplit = [e for e in range(space.NUM_EDGES) if e not in split_edges]
+        unsplit = [e for e in range(self.search_space.ms_positions) if e not in split_edges]
         return replace(self, edge=unsplit[0] if unsplit else self.edge)
 
 
@@ -80,7 +79,7 @@ class MomentumBufferChoice(Selection):
     taxonomy = SHARING
     separates: ClassVar[bool] = False  # a step reads and updates one of several buffers (MS)
 
-    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+    def build(self, *, search_space: SearchSpace) -> MomentumBuffers:
         raise NotImplementedError
 
 
@@ -91,7 +90,7 @@ class SharedMomentum(MomentumBufferChoice):
     description = "one momentum buffer per weight, shared by all subnets"
     source = "Guo et al., ECCV 2020 (SPOS): SGD with momentum 0.9"
 
-    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+    def build(self, *, search_space: SearchSpace) -> MomentumBuffers:
         return MomentumBuffers(1, None, search_space)
 
 
@@ -100,7 +99,7 @@ class SharedMomentum(MomentumBufferChoice):
 class MomentumSeparation(MomentumBufferChoice):
     """Momentum separation, MS (Jeon et al., CVPR 2025, Sec. 3.3, Eqs. (7)-(8)): one buffer per cluster of
     subnets, the clusters being the ops of one position. Ours: the position's names ('first', 'last',
-    'random') and the positions of NB101 and DARTS (:mod:`bench.searchspaces`)."""
+    'random') and the positions of NB101 and DARTS (:mod:`bench.spaces`)."""
 
     name = "ms"
     description = "momentum separation: one buffer per cluster of subnets (the op on one edge)"
@@ -110,7 +109,7 @@ class MomentumSeparation(MomentumBufferChoice):
                                   "index", low=0, words=("first", "last", "random"))
     edge_seed: int = param(0, "seed of the 'random' edge choice", low=0)
 
-    def resolve_edge(self, num_edges: int = space.NUM_EDGES, unit: str = "edge") -> int:
+    def resolve_edge(self, num_edges: int, unit: str = "edge") -> int:
         """The index of the MS clustering position among ``num_edges``."""
         edge = self.edge
         if edge == "first":
@@ -125,11 +124,11 @@ class MomentumSeparation(MomentumBufferChoice):
                               f"int in [0, {num_edges - 1}]")
         return int(edge)
 
-    def build(self, *, search_space: SearchSpace = NB201) -> MomentumBuffers:
+    def build(self, *, search_space: SearchSpace) -> MomentumBuffers:
         return MomentumBuffers(search_space.ms_clusters, self.resolve_edge(search_space.ms_positions), search_space)
 
     def check(self, chosen, config) -> None:
-        search_space = get_space(config.supernet.space if config is not None else "nb201")
+        search_space = get_space(config.supernet.space if config is not None else DEFAULT_SPACE)
         self.resolve_edge(search_space.ms_positions, search_space.ms_unit)
         if config is not None and config.train.momentum == 0:
             raise ConfigError("heuristics.momentum_buffers = 'ms' needs train.momentum > 0: with beta = 0 there is "

@@ -62,7 +62,8 @@ from bench.heuristics.registry import (
     register_slot,
     selection,
 )
-from bench.spaces.nb201 import NONE, NUM_EDGES, OPS
+from bench.spaces import get_space
+from bench.spaces.nb201 import NUM_EDGES, OPS
 from bench.splitting.schedule import SplitSchedule, budget_schedule
 from bench.splitting.tree import SplitError
 from bench.validation import ConfigError
@@ -76,14 +77,6 @@ BUDGET_HELP = ("'per_path': each leaf trains as long as a one-shot supernet woul
 INHERIT_HELP = "children start from the parent's optimizer state (momentum buffers), not only its weights"
 WARMUP_HELP = ("epochs of one-shot training of the (sub-)supernet before each split (not train.warmup_epochs, the "
                "learning-rate warm-up)")
-
-
-def _root_ops(op_set: str) -> tuple[str, ...]:
-    """The candidate ops of ``supernet.op_set``: all five, or the 4-op space without ``none`` (GM-NAS Table 1).
-
-    TODO(space hook): the same as :func:`bench.nshot.root_ops`; both become the search space's op-set hook.
-    """
-    return OPS if op_set == "all" else tuple(op for op in OPS if op != NONE)
 
 
 @dataclass(frozen=True)
@@ -230,7 +223,7 @@ def _splitting_needs_single_path_sampling(heuristics, config) -> None:
 
 @compatibility_rule
 def _splitting_is_nb201_only(selection, config) -> None:
-    if config is not None and is_split(selection) and config.supernet.space != "nb201":
+    if config is not None and is_split(selection) and not get_space(config.supernet.space).supports_splitting:
         raise ConfigError(f"heuristics.partition = {selection['partition']['name']!r} splits NAS-Bench-201's edges "
                           f"(bench.splitting); supernet.space = {config.supernet.space!r} has no splitting yet; "
                           "allowed there: 'one-shot'")
@@ -249,4 +242,5 @@ def _splitting_has_no_single_supernet_probes(selection, config) -> None:
 def _splitting_fits_the_budget(heuristics, config) -> None:
     if config is None or not is_split(heuristics):
         return
-    schedule_of(heuristics["partition"], config.train.epochs, 1, len(_root_ops(config.supernet.op_set)))
+    ops = get_space(config.supernet.space).root_ops(config.supernet.op_set)
+    schedule_of(heuristics["partition"], config.train.epochs, 1, len(ops))

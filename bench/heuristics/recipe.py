@@ -18,8 +18,7 @@ from bench.heuristics.lr_policy import CosineSchedule, LRPolicy, LRSchedule
 from bench.heuristics.momentum import MomentumBuffers
 from bench.heuristics.registry import build, selection
 from bench.heuristics.sampling import LeafSampler, fixed_arch_sampler
-from bench.searchspaces import NB201, SearchSpace, get_space
-from bench.spaces import nb201 as space
+from bench.spaces import SearchSpace, Subnet, get_space
 from bench.splitting import Leaf
 
 
@@ -31,6 +30,7 @@ class Recipe:
     ms_edge: int | None
     unused: str  # "skip" | "stale"
     label_smoothing: float
+    search_space: SearchSpace | None  # whose subnets it samples (None: one fixed subnet, standalone_recipe)
 
 
 def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
@@ -45,6 +45,7 @@ def build_recipe(config, standalone: dict, steps_per_epoch: int) -> Recipe:
         ms_edge=momentum.edge,
         unused=build(h, "unused_params"),
         label_smoothing=config.train.label_smoothing,
+        search_space=search_space,
     )
 
 
@@ -52,20 +53,20 @@ def restrict_to_leaf(recipe: Recipe, leaf: Leaf, split_edges: Sequence[int]) -> 
     """The recipe of a sub-supernet (few-shot / GM leaf, or the root of a smaller space): uniform single
     path among the ops ``leaf`` allows on each edge, with the MS edge of
     :meth:`~bench.heuristics.momentum.MomentumBuffers.for_leaf`."""
-    momentum = MomentumBuffers(recipe.clusters, recipe.ms_edge).for_leaf(split_edges)
+    momentum = MomentumBuffers(recipe.clusters, recipe.ms_edge, recipe.search_space).for_leaf(split_edges)
     return dataclasses.replace(recipe, sampler=LeafSampler(leaf, momentum.cluster_of), ms_edge=momentum.edge)
 
 
 def _lr_policy(train, schedule: LRSchedule, standalone: dict, steps_per_epoch: int,
-               search_space: SearchSpace = NB201) -> LRPolicy:
+               search_space: SearchSpace | None) -> LRPolicy:
     total = steps_per_epoch * train.epochs
     return schedule.build(lr=train.lr, total_steps=total, warmup_steps=train.warmup_epochs * steps_per_epoch,
                           epochs=train.epochs, standalone=standalone, search_space=search_space)
 
 
-def standalone_recipe(arch: space.Arch, train, steps_per_epoch: int) -> Recipe:
+def standalone_recipe(arch: Subnet, train, steps_per_epoch: int) -> Recipe:
     """Training one fixed cell from scratch (ground-truth building): cosine schedule, shared momentum."""
     return Recipe(
         sampler=fixed_arch_sampler(arch),
-        lr_policy=_lr_policy(train, CosineSchedule(min_lr=0.0), {}, steps_per_epoch),
-        clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing)
+        lr_policy=_lr_policy(train, CosineSchedule(min_lr=0.0), {}, steps_per_epoch, None),
+        clusters=1, ms_edge=None, unused="skip", label_smoothing=train.label_smoothing, search_space=None)

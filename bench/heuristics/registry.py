@@ -36,7 +36,7 @@ component::
 
     registry.selection(config.heuristics, "sampling")             # -> FairNASSampling()
     registry.build(config.heuristics, "bn").recalibration_batches  # -> 10 with {name: recalibrated}
-    registry.build(config.heuristics, "momentum_buffers", search_space=NB201)  # -> MomentumBuffers(5, 0, ...)
+    registry.build(config.heuristics, "momentum_buffers", search_space=get_space("nb201"))  # -> MomentumBuffers(5, 0, ...)
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 - ``spos``: one subnet per step, every edge's op uniform and independent
   (single-path one-shot, Guo et al., ECCV 2020; RSPS, Li & Talwalkar, 2019);
-  on NAS-Bench-101 and DARTS, uniform as :mod:`bench.searchspaces` defines it
-  for the space, and the only sampler offered there (the others rely on
-  NAS-Bench-201's fixed edges).
+  on NAS-Bench-101 and DARTS, uniform as the space defines it
+  (:meth:`bench.spaces.SearchSpace.sample`), and the only sampler offered
+  there (the others rely on NAS-Bench-201's fixed edges:
+  ``SearchSpace.supports_edge_samplers``).
 - ``fairnas``: strict fairness (Chu et al., ICCV 2021, Sec. 3.2, Alg. 1): per
   step, draw a permutation of the ops of every edge and build n subnets, the
   k-th taking the k-th op of each permutation; their gradients on the same
@@ -44,7 +45,7 @@ from bench.heuristics.registry import (
     register_slot,
     selection,
 )
-from bench.searchspaces import NB201, SearchSpace
+from bench.spaces import SearchSpace, Subnet, get_space
 from bench.spaces import nb201 as space
 from bench.splitting import Leaf, sample_in
 from bench.validation import ConfigError
@@ -60,10 +61,10 @@ class StepPlan:
     """What one training step trains: its MS cluster and its subnets (one for SPOS, n for FairNAS)."""
 
     cluster: int
-    archs: tuple[space.Arch, ...]
+    archs: tuple[Subnet, ...]
 
 
-ClusterOf = Callable[[space.Arch], int]
+ClusterOf = Callable[[Subnet], int]
 
 
 class UniformSampler:
@@ -72,7 +73,7 @@ class UniformSampler:
 
     subnets_per_step = 1
 
-    def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace = NB201):
+    def __init__(self, cluster_of: ClusterOf, search_space: SearchSpace):
         self.cluster_of = cluster_of
         self.sample = search_space.sample
 
@@ -138,7 +139,7 @@ def space_complexity(measure: str, setting: dict) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def fixed_arch_sampler(arch: space.Arch) -> "FixedSetSampler":
+def fixed_arch_sampler(arch: Subnet) -> "FixedSetSampler":
     """Always the same subnet: trains a stand-alone network with the supernet loop."""
     return FixedSetSampler((arch,))
 
@@ -146,7 +147,7 @@ def fixed_arch_sampler(arch: space.Arch) -> "FixedSetSampler":
 class FixedSetSampler:
     """The same subnets, all trained in every step (the MGCS experiment)."""
 
-    def __init__(self, archs: tuple[space.Arch, ...]):
+    def __init__(self, archs: tuple[Subnet, ...]):
         self.archs = archs
 
     @property
@@ -189,7 +190,7 @@ class Sampling(Selection):
     uniform_single_path: ClassVar[bool] = False  # one subnet per step, each edge's op uniform (what a leaf trains)
     needs_fixed_edges: ClassVar[bool] = True  # built on NAS-Bench-201's fixed edges
 
-    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace):
         raise NotImplementedError
 
 
@@ -203,7 +204,7 @@ class SPOSSampling(Sampling):
     uniform_single_path = True
     needs_fixed_edges = False
 
-    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace):
         return UniformSampler(momentum.cluster_of, search_space)
 
 
@@ -217,7 +218,7 @@ class FairNASSampling(Sampling):
     taxonomy = "spatial / parameter optimization / global weight sharing"
     subnets_per_step = len(space.OPS)
 
-    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace):
         return FairSampler(momentum.edge)
 
 
@@ -230,7 +231,7 @@ class ComplexityProportionalSampling(Sampling):
     taxonomy = "temporal / decoupled / static sampling (non-uniform)"
     complexity: str = param("params", "complexity measure of the stand-alone network", choices=("params", "flops"))
 
-    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace):
         return ProportionalSampler(space_complexity(self.complexity, setting), momentum.cluster_of)
 
 
@@ -249,7 +250,7 @@ class MGCSSampling(Sampling):
     collects_gradients = True
     seed: int = param(0, "seed of A_0 and of the changed edges", low=0)
 
-    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace = NB201):
+    def build(self, *, momentum: MomentumBuffers, setting: dict, search_space: SearchSpace):
         return FixedSetSampler(mgcs_subnets(self.seed))
 
     def check(self, chosen, config) -> None:
@@ -261,7 +262,7 @@ class MGCSSampling(Sampling):
 @compatibility_rule
 def _other_samplers_are_nb201_only(heuristics, config) -> None:
     sampling = selection(heuristics, "sampling")
-    if config is None or config.supernet.space == "nb201" or not sampling.needs_fixed_edges:
+    if config is None or get_space(config.supernet.space).supports_edge_samplers or not sampling.needs_fixed_edges:
         return
     allowed = ", ".join(repr(name) for name, h in choices("sampling").items()
                         if not h.selection_type.needs_fixed_edges)

@@ -1,21 +1,36 @@
-"""The search spaces (NAS-Bench-201, NAS-Bench-101, DARTS): cells, validity, sampling, complexity."""
+"""The search spaces (NAS-Bench-201, NAS-Bench-101, DARTS): one registered object per ``supernet.space``.
+
+Per space, two modules: the encoding (cells, validity, sampling, closed-form
+complexity: :mod:`bench.spaces.nb201`, :mod:`bench.spaces.nb101`,
+:mod:`bench.spaces.darts`) and the space as a run sees it, a registered
+:class:`SearchSpace` (:mod:`bench.spaces.nb201_space`,
+:mod:`bench.spaces.nb101_space`, :mod:`bench.spaces.darts_space`); the
+interface and the registry are :mod:`bench.spaces.base`. Code outside these
+modules reaches a space through :func:`get_space` only.
+
+Adding a space: one module that defines and registers its ``SearchSpace``
+(and its encoding, or imports one), plus one import line below.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Hashable, TypeVar
+from bench.spaces.base import (
+    DEFAULT_SPACE,
+    Benchmark,
+    RegisteredSpaces,
+    SearchSpace,
+    Subnet,
+    describe_spaces,
+    draw_distinct,
+    get_space,
+    register_space,
+    space_names,
+)
 
-T = TypeVar("T")
+# Every space, registered on import, in the order `supernet.space` lists them.
+from bench.spaces import nb201_space  # noqa: E402,F401
+from bench.spaces import nb101_space  # noqa: E402,F401
+from bench.spaces import darts_space  # noqa: E402,F401
 
-
-def draw_distinct(draw: Callable[[], T], n: int, key: Callable[[T], Hashable], replace: bool = False) -> list[T]:
-    """``n`` results of ``draw()``; without replacement a result whose ``key`` was drawn before is redrawn."""
-    out: list[T] = []
-    seen: set = set()
-    while len(out) < n:
-        item = draw()
-        if not replace:
-            if key(item) in seen:
-                continue
-            seen.add(key(item))
-        out.append(item)
-    return out
+__all__ = ["DEFAULT_SPACE", "Benchmark", "RegisteredSpaces", "SearchSpace", "Subnet", "describe_spaces",
+           "draw_distinct", "get_space", "register_space", "space_names"]

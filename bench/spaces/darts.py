@@ -100,7 +100,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.errors import BenchError
-from bench.spaces import draw_distinct
+from bench.spaces.base import draw_distinct
 
 MAX_POOL = "max_pool_3x3"
 AVG_POOL = "avg_pool_3x3"

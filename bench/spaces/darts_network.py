@@ -106,7 +106,7 @@ def make_op(name: str, C: int, stride: int) -> nn.Module:
     raise ValueError(f"unknown DARTS op {name!r}")
 
 
-class Cell(nn.Module):
+class DARTSNetworkCell(nn.Module):
     """One cell of the evaluation network (DARTS ``model.Cell``), without drop path."""
 
     def __init__(self, genotype: Genotype, c_pp: int, c_p: int, C: int, reduction: bool,
@@ -144,7 +144,7 @@ class NetworkCIFAR(nn.Module):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
                 c_curr *= 2
-            cell = Cell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev)
+            cell = DARTSNetworkCell(genotype, c_pp, c_p, c_curr, reduction, reduction_prev)
             reduction_prev = reduction
             self.cells.append(cell)
             c_pp, c_p = c_p, cell.multiplier * c_curr

@@ -61,7 +61,7 @@ from typing import Sequence
 import numpy as np
 
 from bench.errors import BenchError
-from bench.spaces import draw_distinct
+from bench.spaces.base import draw_distinct
 
 INPUT = "input"
 OUTPUT = "output"

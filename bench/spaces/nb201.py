@@ -174,7 +174,7 @@ def is_degenerate(arch: Arch) -> bool:
 
 def executed_arch(arch: Arch) -> Arch:
     """``arch`` with every op whose input node is unreachable replaced by ``none``: what a supernet runs
-    (:class:`bench.supernets.nb201.Cell` skips an op whose input node received nothing)."""
+    (:class:`bench.supernets.nb201.NB201SupernetCell` skips an op whose input node received nothing)."""
     return Arch(_walk(arch)[1])
 
 

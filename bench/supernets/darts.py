@@ -39,7 +39,7 @@ no BN after the pools. DARTS's search network adds a non-affine BN to pools
 in its ``MixedOp`` to balance the weighted mixture; a single path has no
 mixture, and the subnet stays the network whose complexity the space prices.
 
-Batch norm follows :class:`bench.supernets.nb201.BNConfig` in every BN layer
+Batch norm follows :class:`bench.supernets.bn.BNConfig` in every BN layer
 (stem, preprocessing, ops), as in the NB201 supernet. The default,
 ``track_running_stats=False``, normalizes with batch statistics always, as
 running statistics shared between subnets would mix different paths' moments.
@@ -60,7 +60,7 @@ from torch import nn
 from bench.spaces import darts as space
 from bench.spaces.darts import Cell, Genotype, GenotypeError
 from bench.spaces.darts_network import FactorizedReduce, ReLUConvBN, make_op
-from bench.supernets.nb201 import BNConfig
+from bench.supernets.bn import BNConfig
 
 GenotypeLike = Genotype | str | Mapping
 

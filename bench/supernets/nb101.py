@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.spaces import nb101 as space
-from bench.supernets.nb201 import BNConfig
+from bench.supernets.bn import BNConfig
 
 CHANNEL_MODES: tuple[str, ...] = ("dynamic", "fixed")
 """Allowed values of ``NB101Supernet(channels=...)``; see the module docstring."""

@@ -14,7 +14,6 @@ one candidate per edge, so that its parameter count is exactly
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -22,23 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.spaces import nb201 as space
-
-
-@dataclass(frozen=True)
-class BNConfig:
-    """Batch-norm mode of every BN layer in the network.
-
-    ``track_running_stats=False`` is the NAS-Bench-201 supernet default: BN
-    always normalizes with the current batch's statistics, also at scoring
-    time. With ``True`` the layers keep running statistics, which the
-    evaluator may recalibrate per subnet before scoring.
-    """
-
-    track_running_stats: bool = False
-    affine: bool = True
-
-    def make(self, channels: int) -> nn.BatchNorm2d:
-        return nn.BatchNorm2d(channels, affine=self.affine, track_running_stats=self.track_running_stats)
+from bench.supernets.bn import BNConfig
 
 
 class ReLUConvBN(nn.Sequential):
@@ -116,7 +99,7 @@ def drop_path(x: torch.Tensor, rate: float) -> torch.Tensor:
     return x * keep / (1.0 - rate)
 
 
-class Cell(nn.Module):
+class NB201SupernetCell(nn.Module):
     """A NAS-Bench-201 cell whose edges hold the ops in ``candidates[edge]``.
 
     ``drop_path_rate`` drops the output of parameterized and pooling ops
@@ -177,7 +160,8 @@ class NB201Network(nn.Module):
             if stage > 0:
                 self.reductions.append(ResidualReduction(channels, 2 * channels, bn))
                 channels *= 2
-            self.stages.append(nn.ModuleList(Cell(channels, candidates, bn, drop_path_rate) for _ in range(N)))
+            self.stages.append(nn.ModuleList(NB201SupernetCell(channels, candidates, bn, drop_path_rate)
+                                             for _ in range(N)))
         self.head_bn = bn.make(channels)
         self.classifier = nn.Linear(channels, num_classes)
         # Channels-last (NHWC) convolutions are about 30% faster than NCHW on the CPU (oneDNN), in
@@ -194,7 +178,7 @@ class NB201Network(nn.Module):
         x = torch.relu(self.head_bn(x))
         return self.classifier(x.mean(dim=(2, 3)))
 
-    def searchable_cells(self) -> list[Cell]:
+    def searchable_cells(self) -> list[NB201SupernetCell]:
         return [cell for cells in self.stages for cell in cells]
 
 
