@@ -18,11 +18,12 @@ from bench.heuristics.momentum import MomentumBuffers, MomentumSeparation, Share
 from bench.heuristics.partition import FewShotPartition, GMPartition, PartitionPlan
 from bench.heuristics.recipe import build_recipe
 from bench.heuristics.sampling import FairNASSampling, MGCSSampling, StepPlan
-from bench.searchspaces import NB201
+from bench.spaces import get_space
 from bench.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = dict(C=8, N=1, num_classes=10, input_size=8, in_channels=1)
+NB201 = get_space("nb201")
 
 
 def test_every_heuristic_cites_a_source_and_a_taxonomy_tag():
@@ -142,7 +143,7 @@ def _context(slot):
     return {
         "bn": {}, "partition": {}, "unused_params": {},
         "momentum_buffers": {"search_space": NB201},
-        "sampling": {"momentum": MomentumBuffers(1, None), "setting": DIGITS, "search_space": NB201},
+        "sampling": {"momentum": MomentumBuffers(1, None, NB201), "setting": DIGITS, "search_space": NB201},
         "lr_schedule": {"lr": 0.05, "total_steps": 100, "warmup_steps": 0, "epochs": 10, "standalone": DIGITS,
                         "search_space": NB201},
     }[slot]
@@ -184,7 +185,7 @@ def test_components_answer_what_generic_code_asks():
     assert FairNASSampling.subnets_per_step == 5 and MGCSSampling.subnets_per_step == 4
     assert MGCSSampling.collects_gradients and not FairNASSampling.collects_gradients
     ms = MomentumSeparation(edge="last").build(search_space=NB201)
-    assert (ms.clusters, ms.edge) == (5, 5) and SharedMomentum().build().clusters == 1
+    assert (ms.clusters, ms.edge) == (5, 5) and SharedMomentum().build(search_space=NB201).clusters == 1
     assert ms.for_leaf((5,)).edge == 0 and ms.for_leaf((1,)).edge == 5
 
 
