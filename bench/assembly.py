@@ -37,6 +37,7 @@ from bench.seeds import SeedStreams, seed_streams
 from bench.spaces import get_space
 from bench.spaces import nb201 as space
 from bench.splitting import Leaf, root_leaf
+from bench.supernets.bn import BNConfig
 from bench.supernets.nb201 import NB201Standalone
 from bench.tasks import Task
 from bench.train import Callback, Trainer
@@ -56,7 +57,8 @@ class Assembly:
 def build_supernet(config: RunConfig, task: Task) -> nn.Module:
     """The supernet of ``supernet.space`` at the config's width and depth (see ``SupernetConfig``), its BN
     mode from the ``bn`` heuristic."""
-    bn_config = registry.build(config.heuristics, "bn").bn_config
+    mode = registry.build(config.heuristics, "bn")
+    bn_config = BNConfig(track_running_stats=mode.track_running_stats, affine=mode.affine)
     net = config.supernet
     return get_space(net.space).build_supernet(C=net.C, N=net.N, num_classes=task.num_classes,
                                                in_channels=task.in_channels, bn=bn_config,

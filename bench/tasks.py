@@ -14,7 +14,7 @@ ground truth (and so every complexity figure) refers to.
 
 What a space is ranked against on a task is the space's own
 (:meth:`bench.spaces.SearchSpace.load_benchmark`): NAS-Bench-201 uses the
-task's table (:func:`load_ground_truth`); NAS-Bench-101 and DARTS have their
+task's table (``Task.load_table``); NAS-Bench-101 and DARTS have their
 tables on CIFAR-10 only.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from bench.config import DataConfig
 from bench.data import DataError, ImageSet, load_cifar10, load_digits, split_indices
@@ -56,6 +57,9 @@ class Task:
     needs_data_dir: bool
     default_pad: int  # random-crop padding: 4 pixels on 32x32 CIFAR, 1 on 8x8 digits
     default_flip: bool  # horizontal flips: on for CIFAR, off for digits (a mirrored digit is another glyph)
+    # The task's own table, which NAS-Bench-201 runs rank against (data_dir -> table): NAS-Bench-201 on
+    # CIFAR-10, the embedded table on digits. The other spaces load theirs (bench.spaces).
+    load_table: Callable[[Path | None], GroundTruthTable]
 
     @property
     def num_classes(self) -> int:
@@ -69,10 +73,10 @@ class Task:
 TASKS = {
     "cifar10": Task("cifar10", StandaloneSetting(C=16, N=5, num_classes=10, input_size=32, in_channels=3),
                     NB201_DEFAULT_COLUMN, needs_data_dir=True, default_pad=4,
-                    default_flip=True),
+                    default_flip=True, load_table=lambda data_dir: load_nb201_csv(default_table_path(data_dir))),
     "digits": Task("digits", StandaloneSetting(**DIGITS_SETTING["standalone"]),
                    DIGITS_SETTING["column"], needs_data_dir=False, default_pad=1,
-                   default_flip=False),
+                   default_flip=False, load_table=lambda data_dir: load_digits_table()),
 }
 
 
@@ -128,10 +132,3 @@ def load_split(task: Task, config: DataConfig, data_dir: Path | None,
         train, held_out = train.downsampled(config.resolution), held_out.downsampled(config.resolution)
     return train, held_out
 
-
-def load_ground_truth(task: Task, data_dir: Path | None) -> GroundTruthTable:
-    """The task's own table, which NAS-Bench-201 runs rank against: NAS-Bench-201 on CIFAR-10, the embedded
-    table on digits."""
-    if task.dataset == "digits":
-        return load_digits_table()
-    return load_nb201_csv(default_table_path(data_dir))

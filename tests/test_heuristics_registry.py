@@ -157,7 +157,7 @@ def test_every_choice_builds_its_component_from_its_default_selection(slot, name
     assert registry.selection({slot: name}, slot) == default
     component = registry.build({slot: name}, slot, **_context(slot))
     if slot == "bn":
-        assert isinstance(component, BNMode) and component.bn_config.affine is True
+        assert isinstance(component, BNMode) and component.affine is True
     elif slot == "partition":
         assert isinstance(component, PartitionPlan) and component.kind == name
         if component.is_split:
@@ -177,7 +177,7 @@ def test_every_choice_builds_its_component_from_its_default_selection(slot, name
 
 def test_components_answer_what_generic_code_asks():
     assert (TrackedBN().build().recalibration_batches, RecalibratedBN(batches=3).build().recalibration_batches) == (0, 3)
-    assert registry.build({"bn": "batch_stats"}, "bn").bn_config.track_running_stats is False
+    assert registry.build({"bn": "batch_stats"}, "bn").track_running_stats is False
     assert registry.build({}, "partition").is_split is False
     few, gm = FewShotPartition().build(), GMPartition(restart=False).build()
     assert (few.is_split, few.exhaustive, few.restart) == (True, True, False)

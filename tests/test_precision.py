@@ -39,7 +39,7 @@ def test_precision_defaults_to_fp32_and_keeps_the_run_key():
 @pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16)])
 def test_autocast_is_engaged_in_training_and_scoring(precision, dtype):
     data = DeviceBatches(synthetic_images(32), 16, torch.device("cpu"), seed=0)
-    trainer = _trainer([], 2, 1, 16, data, torch.device("cpu"), precision)
+    trainer = _trainer([], 2, 1, 16, data, precision)
     seen = _conv_dtypes(trainer.model)
     record = trainer.train_epoch(0)
     assert seen and set(seen) == {dtype}

@@ -8,7 +8,8 @@ statistics recalibrated per subnet before scoring, rank better. NAS-Bench-201
 (Dong & Yang, ICLR 2020) trains its supernets with batch statistics only.
 
 Each choice builds a :class:`BNMode`: the flags of every BN layer of the
-supernet (:attr:`BNMode.bn_config`) and the training batches that recompute
+supernet (``track_running_stats``, ``affine``: :func:`bench.assembly.build_supernet`
+turns them into the supernet's :class:`~bench.supernets.bn.BNConfig`) and the training batches that recompute
 running statistics per subnet before it is scored
 (:attr:`BNMode.recalibration_batches`, 0: none).
 """
@@ -34,15 +35,6 @@ class BNMode:
     track_running_stats: bool
     affine: bool
     recalibration_batches: int = 0  # training batches that recompute the statistics of each scored subnet
-
-    @property
-    def bn_config(self):
-        """The :class:`~bench.supernets.nb201.BNConfig` of every BN layer of the supernet."""
-        # Imported here, not for a cycle: the supernet module imports torch, and the config and
-        # `bench heuristics` (which import this registry) stay free of torch.
-        from bench.supernets.nb201 import BNConfig
-
-        return BNConfig(track_running_stats=self.track_running_stats, affine=self.affine)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ cells); the supernet is :mod:`bench.supernets.nb201`.
   table's own setting on digits). CaLR's extremes (Jeon et al., CVPR 2025,
   Eq. (4): c_min, c_max) are exact: all ``none`` and all ``nor_conv_3x3``.
 - Ground truth: the task's own table (NAS-Bench-201 on CIFAR-10, the embedded
-  table on digits; :func:`bench.tasks.load_ground_truth`).
+  table on digits; ``bench.tasks.Task.load_table``).
 - The only space with op subsets (``supernet.op_set``: the 4-op space without
   ``none`` of GM-NAS, Hu et al., ICLR 2022, Table 1), drop-path on cell edges,
   the GM probe, few-shot / GM-NAS splitting and the samplers built on fixed
@@ -74,10 +74,8 @@ class NB201Space(SearchSpace):
 
     def load_benchmark(self, task, data_dir: Path | None) -> Benchmark:
         """The task's table: NAS-Bench-201 on CIFAR-10, the embedded table on digits."""
-        from bench.tasks import load_ground_truth  # late: bench.tasks imports bench.config, which imports us
-
         self.check_dataset(task.dataset)
-        return Benchmark(load_ground_truth(task, data_dir), task.default_column, self.parse_keys)
+        return Benchmark(task.load_table(data_dir), task.default_column, self.parse_keys)
 
     def parse_keys(self, keys: Sequence[str], cells: dict | None = None) -> list[nb201.Arch]:
         return [nb201.parse_arch(k) for k in keys]
