@@ -79,7 +79,8 @@ class DARTSSpace(SearchSpace):
 
     def load_benchmark(self, task, data_dir: Path | None) -> Benchmark:
         """The 725-cell NAS-Bench-301 sample: surrogate predictions, labelled so in the table."""
-        from bench.groundtruth.darts import SURROGATE_COLUMN, load_darts  # here: no pandas in config loading; the loader imports bench.spaces.darts
+        # Here, not at the top: config loading stays free of pandas, and the loader imports bench.spaces.darts.
+        from bench.groundtruth.darts import SURROGATE_COLUMN, load_darts
 
         self.check_dataset(task.dataset)
         path = ground_truth_file(data_dir, SURROGATE_FILE)

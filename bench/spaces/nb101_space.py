@@ -88,7 +88,8 @@ class NB101Space(SearchSpace):
 
     def load_benchmark(self, task, data_dir: Path | None) -> Benchmark:
         """The 292-cell sample (``nb101/nb101_sample.json``, one training repeat each)."""
-        from bench.groundtruth.nb101 import DEFAULT_COLUMN, load_nb101, read_cells_json  # here: no pandas in config loading; the loader imports bench.spaces.nb101
+        # Here, not at the top: config loading stays free of pandas, and the loader imports bench.spaces.nb101.
+        from bench.groundtruth.nb101 import DEFAULT_COLUMN, load_nb101, read_cells_json
 
         self.check_dataset(task.dataset)
         path = ground_truth_file(data_dir, SAMPLE_FILE)
