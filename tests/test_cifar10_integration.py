@@ -23,7 +23,7 @@ from bench.metrics.ranking import kendall_tau
 from bench.run import execute_run
 from bench.spaces.nb201 import is_degenerate, parse_arch
 
-# A third of the proxy's budget (ablations/nb201_cifar10_proxy.yaml): about 1.5 minutes on 2 idle cores.
+# A third of the 32x32 proxy's budget (ablations/nb201_cifar10_proxy32.yaml): about 1.5 minutes on 2 idle cores.
 SMALL_PROXY = [
     "data.dataset=cifar10", "data.train_size=10000", "data.valid_size=10000", "data.eval_images=500",
     "supernet.C=4", "supernet.N=1", "train.epochs=10", "train.batch_size=64", "train.lr=0.05",
