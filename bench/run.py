@@ -47,7 +47,7 @@ import torch
 from bench import checkpoint
 from bench.adaptive import score_pool_adaptive
 from bench.assembly import Scoring, assemble, build_supernet, collects_gradients, run_callbacks
-from bench.config import ConfigError, RunConfig, to_dict, to_yaml
+from bench.config import ConfigError, RunConfig, load_config, to_dict, to_yaml
 from bench.data import DeviceBatches
 from bench.environment import environment_info
 from bench.estimators import EpochAveragedScores
@@ -449,6 +449,25 @@ def averaged_metrics(frame: pd.DataFrame, config: RunConfig, table: GroundTruthT
     out = {names.averaged(key): metrics[key] for key in AVERAGED_KEYS}
     out[names.AVERAGED_EPOCHS] = config.eval.average_last
     return out
+
+
+def load_trained_supernet(run_dir: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, int]:
+    """The trained supernet of a one-shot run directory and the epochs it has trained, for rescoring it
+    without training again.
+
+    Built from the run's own ``config.yaml`` and loaded through :func:`bench.checkpoint.load`, which checks
+    that the checkpoint is this run's (its key and tensor shapes) and undamaged; a
+    :class:`~bench.checkpoint.CheckpointError` where there is none (split runs keep theirs per node).
+    """
+    config = load_config(Path(run_dir) / "config.yaml")
+    model = build_supernet(config, get_task(config.data.dataset)).to(device)
+    identity = checkpoint.Identity.of(model, config_hash(config))
+    loaded = checkpoint.load(Path(run_dir) / CHECKPOINT_NAME, identity, device, parse=lambda state: state)
+    if loaded is None:
+        raise checkpoint.CheckpointError(f"{run_dir} holds no {CHECKPOINT_NAME}",
+                                         "rescore a finished one-shot run directory")
+    model.load_state_dict(loaded.model)
+    return model, loaded.epoch
 
 
 def _publish(partial: Path, final: Path) -> None:

@@ -49,13 +49,10 @@ def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | N
                  pool_size: int | None = None) -> None:
     import dataclasses
 
-    import torch
-
     from bench.adaptive import correct_in_range
-    from bench.assembly import build_supernet
     from bench.config import load_config
     from bench.data import DeviceBatches
-    from bench.run import prepare_evaluation, resolve_device
+    from bench.run import load_trained_supernet, prepare_evaluation, resolve_device
     from bench.tasks import crop_padding, load_split
 
     config = load_config(run_dir / "config.yaml")
@@ -66,9 +63,7 @@ def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | N
     evaluation = prepare_evaluation(config, data_dir)
     task = evaluation.task
     device = resolve_device(config.train.device)
-    model = build_supernet(config, task).to(device)
-    payload = torch.load(run_dir / "checkpoint.pt", map_location=device, weights_only=True)
-    model.load_state_dict(payload["model"])
+    model, epoch = load_trained_supernet(run_dir, device)  # checked against the run's own config
     model.eval()
     train_set, held_out = load_split(task, config.data, evaluation.data_dir)
     batches = DeviceBatches(train_set, config.train.batch_size, device, augment=config.data.augment,
@@ -88,9 +83,9 @@ def build_matrix(run_dir: Path, out: Path, images: int | None, data_dir: str | N
     print(file=sys.stderr)
     np.savez_compressed(out, correct=correct, truth=np.asarray(truth, dtype=np.float64),
                         arch_strs=np.array(evaluation.pool), sparse_threshold=config.eval.sparse_threshold,
-                        epoch=payload.get("epoch", -1), run=str(run_dir))
+                        epoch=epoch, run=str(run_dir))
     print(f"{out}: {correct.shape[0]} subnets x {correct.shape[1]} images, checkpoint epoch "
-          f"{payload.get('epoch')}, mean accuracy {100 * correct.mean():.2f}%")
+          f"{epoch}, mean accuracy {100 * correct.mean():.2f}%")
 
 
 def synthetic_matrix(out: Path, subnets: int, images: int, seed: int) -> None:

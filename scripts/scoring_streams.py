@@ -35,25 +35,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench import checkpoint
-from bench.assembly import build_supernet
 from bench.config import load_config
 from bench.data import DeviceBatches
 from bench.evaluate import score_pool
 from bench.metrics.ranking import kendall_tau, sparse_kendall_tau
-from bench.run import config_hash, prepare_evaluation, resolve_device
+from bench.run import load_trained_supernet, prepare_evaluation, resolve_device
 from bench.seeds import seed_streams
 from bench.tasks import crop_padding, load_split
-
-
-def load_model(run_dir: Path, config, task, device) -> torch.nn.Module:
-    model = build_supernet(config, task).to(device)
-    loaded = checkpoint.load(run_dir / "checkpoint.pt", checkpoint.Identity.of(model, config_hash(config)), device,
-                             parse=lambda state: state)
-    if loaded is None:
-        raise SystemExit(f"{run_dir}: no checkpoint.pt")
-    model.load_state_dict(loaded.model)
-    return model
 
 
 def rescore(run_dir: Path, data_dir: str | None, values: list[int], image_counts: list[int] = ()) -> list[dict]:
@@ -61,7 +49,7 @@ def rescore(run_dir: Path, data_dir: str | None, values: list[int], image_counts
     device = resolve_device(config.train.device)
     evaluation = prepare_evaluation(config, data_dir)
     task, benchmark, column = evaluation.task, evaluation.benchmark, evaluation.column
-    model = load_model(run_dir, config, task, device)
+    model, _ = load_trained_supernet(run_dir, device)
     streams = seed_streams(config)
     train_set, _ = load_split(task, config.data, evaluation.data_dir, streams.eval_images)
     train_batches = DeviceBatches(train_set, config.train.batch_size, device, augment=False,

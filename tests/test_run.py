@@ -161,3 +161,29 @@ def test_top_cell_samples_report_spearman_and_rank_at_k(tmp_path):
         rank = (frame["ground_truth"] > frame.loc[best, "ground_truth"]).sum() / len(frame)
         assert record.metrics[f"best_rank_at_10pct_space_top{percent}pct"] == pytest.approx(rank)
         assert f"spearman_space_top{percent}pct" in record.metrics
+
+
+def test_a_finished_run_reloads_to_its_own_scores(tmp_path):
+    from bench.checkpoint import CheckpointError
+    from bench.data import DeviceBatches
+    from bench.evaluate import score_pool
+    from bench.run import load_trained_supernet, prepare_evaluation
+    from bench.tasks import crop_padding, load_split
+
+    config = tiny()
+    execute_run(config, out=tmp_path / "run", progress=False)
+    model, epochs = load_trained_supernet(tmp_path / "run")
+    assert epochs == config.train.epochs
+    evaluation = prepare_evaluation(config)
+    train, held_out = load_split(evaluation.task, config.data, None)
+    batches = DeviceBatches(train, config.train.batch_size, "cpu", pad=crop_padding(evaluation.task, config.data))
+    eval_batches = DeviceBatches(held_out, config.eval.batch_size, "cpu", augment=False, shuffle=False,
+                                 drop_last=False, mean=batches.mean, std=batches.std)
+    rescored = score_pool(model, evaluation.benchmark.archs(evaluation.pool), eval_batches, progress=False)
+    recorded = pd.read_csv(tmp_path / "run" / "scores.csv")["supernet_accuracy"]
+    assert rescored.tolist() == pytest.approx(recorded.tolist(), abs=1e-9)
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.yaml").write_text((tmp_path / "run" / "config.yaml").read_text())
+    with pytest.raises(CheckpointError, match="holds no checkpoint.pt"):
+        load_trained_supernet(tmp_path / "empty")
