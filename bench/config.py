@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence, Union, get_type_hints
 
 import yaml
 
-from bench.heuristics import check_rules, choices, default_selection, registry, slots, validate_selection
+from bench.heuristics import check_rules, choices, default_selection, slots, validate_selection
+from bench.heuristics.partition import is_split
 from bench.spaces import DEFAULT_SPACE, RegisteredSpaces, describe_spaces, get_space
 from bench.validation import ConfigError, check_value, describe_allowed, option, suggest
 
@@ -367,7 +368,7 @@ def check_averaging(config: RunConfig) -> None:
     if config.eval.scoring != "full":
         raise ConfigError(f"eval.average_last = {k} needs eval.scoring = 'full' (an average of adaptive scores "
                           "would mix image counts); set eval.average_last=0 or eval.scoring=full")
-    if registry.build(config.heuristics, "partition").is_split:
+    if is_split(config.heuristics):
         raise ConfigError(f"eval.average_last = {k} averages one supernet's scores; a split run "
                           f"(heuristics.partition = {config.heuristics['partition']['name']!r}) scores each subnet "
                           "with its leaf at the end only; set eval.average_last=0")

@@ -47,7 +47,6 @@ from torch import nn
 
 from bench import checkpoint
 from bench.heuristics import registry
-from bench.heuristics.partition import schedule_of
 from bench import metric_names as names
 from bench.metrics.gradients import leaf_gm_score_matrices
 from bench.seeds import node_seed, seed_streams
@@ -109,12 +108,13 @@ class NShotRun:
         self.run_key = run_key
         self.config = config
         self.partition = config.heuristics["partition"]
+        self.plan = registry.build(config.heuristics, "partition")  # the typed partition: schedule, restart, kind
         self.batches = batches
         self.run_dir = Path(run_dir)
         self.assemble = assemble
         self.progress = progress
         self.root = root_leaf(get_space(config.supernet.space).root_ops(config.supernet.op_set))
-        self.schedule = schedule_of(self.partition, config.train.epochs, len(batches), len(self.root.allowed[0]))
+        self.schedule = self.plan.schedule(config.train.epochs, len(batches), len(self.root.allowed[0]))
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
         path = self.run_dir / RECORD_NAME
         self.record = (read_partition_record(path) if path.is_file()
@@ -124,7 +124,7 @@ class NShotRun:
     # -- the tree ------------------------------------------------------------------------------
     @property
     def restart(self) -> bool:
-        return registry.build(self.config.heuristics, "partition").restart
+        return self.plan.restart
 
     def fit(self) -> list[Leaf]:
         """Warm up and split level by level, then train every leaf; returns the leaves."""
@@ -220,7 +220,7 @@ class NShotRun:
                 return event
         seed = node_seed(self.config.seed, node.level, node.leaf.key)
         rng = np.random.default_rng([seed, SPLIT_STREAM])
-        if registry.build(self.config.heuristics, "partition").exhaustive:
+        if self.plan.exhaustive:
             event = self._few_shot_event(node, rng)
         else:
             event = self._gm_event(node, model, rng, np.random.default_rng([seed, GM_STREAM]))
